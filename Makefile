@@ -1,0 +1,72 @@
+# Anxin: two commands.
+#   make run   - set up everything that is missing, then run the bot (Ctrl-C stops it)
+#   make test  - set up everything that is missing, then run every test
+# Set-up is incremental: virtual environments are rebuilt only when their requirements
+# change, the Rasa model only when config.yml, domain.yml or data/ change.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PY311 ?= $(shell command -v python3.11 || command -v python3)
+PY310 ?= $(shell p=$$(pyenv root 2>/dev/null)/versions/3.10.13/bin/python; [ -x "$$p" ] && echo $$p || command -v python3.10)
+RASA_ENV := .venv-rasa
+ACTIONS_ENV := .venv-actions
+MODEL := models/anxin.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -type f 2>/dev/null)
+
+export PYTHONPATH := $(CURDIR)
+export RASA_TELEMETRY_ENABLED := false
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANXIN_ACTION_URL ?= http://127.0.0.1:5055/webhook
+
+.PHONY: setup run test lint unit-tests rasa-side-tests story-tests e2e-tests bench clean
+
+setup: $(RASA_ENV)/.installed $(ACTIONS_ENV)/.installed $(MODEL)
+
+$(RASA_ENV)/.installed: requirements-rasa.txt
+	@test -n "$(PY310)" || { echo "Python 3.10 not found (set PY310=/path/to/python3.10)"; exit 1; }
+	test -x $(RASA_ENV)/bin/python || $(PY310) -m venv $(RASA_ENV)
+	$(RASA_ENV)/bin/python -m pip install -q --disable-pip-version-check "pip<25"
+	$(RASA_ENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-rasa.txt
+	touch $@
+
+$(ACTIONS_ENV)/.installed: requirements.txt
+	test -x $(ACTIONS_ENV)/bin/python || $(PY311) -m venv $(ACTIONS_ENV)
+	$(ACTIONS_ENV)/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
+	$(ACTIONS_ENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(MODEL): $(RASA_ENV)/.installed $(TRAINING_INPUTS)
+	$(RASA_ENV)/bin/rasa data validate
+	$(RASA_ENV)/bin/rasa train --fixed-model-name anxin --out models
+	touch $@
+
+run: setup
+	$(ACTIONS_ENV)/bin/python -m bot.servers
+
+lint: $(ACTIONS_ENV)/.installed
+	$(ACTIONS_ENV)/bin/ruff check bot actions tests bench
+
+unit-tests: $(ACTIONS_ENV)/.installed
+	$(ACTIONS_ENV)/bin/python -m pytest -q tests/unit tests/actions
+
+rasa-side-tests: $(RASA_ENV)/.installed
+	$(RASA_ENV)/bin/python -m pytest -q -p no:cacheprovider tests/rasa_server
+
+story-tests: $(MODEL)
+	$(RASA_ENV)/bin/rasa test core --e2e --model $(MODEL) --stories tests/test_stories \
+	  --fail-on-prediction-errors --out results/stories
+
+e2e-tests: setup
+	$(ACTIONS_ENV)/bin/python -m pytest -q tests/e2e
+
+test: setup lint unit-tests rasa-side-tests story-tests e2e-tests
+	@echo "All test suites passed."
+
+bench: setup
+	$(ACTIONS_ENV)/bin/python bench/nlu_accuracy.py
+	$(ACTIONS_ENV)/bin/python bench/rest_latency.py
+
+clean:
+	rm -rf models .rasa results .state

@@ -1,0 +1,74 @@
+"""NLU intent accuracy and macro-F1 per language on the held-out set (bench/data/nlu_heldout.yml).
+
+Parses every held-out message through the trained model served by the real Rasa server
+(``/model/parse``) and prints accuracy, macro-F1, the weakest intents and the confusions.
+Usage: python bench/nlu_accuracy.py [--rasa-url URL --token TOKEN]  (default: starts servers)
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import tempfile
+
+import requests
+import yaml
+from common import ROOT, machine_facts
+
+HELDOUT = ROOT / "bench" / "data" / "nlu_heldout.yml"
+
+
+def macro_f1(pairs: list[tuple[str, str]]) -> tuple[float, dict[str, float]]:
+    labels = sorted({gold for gold, _ in pairs})
+    scores = {}
+    for label in labels:
+        tp = sum(g == label and p == label for g, p in pairs)
+        fp = sum(g != label and p == label for g, p in pairs)
+        fn = sum(g == label and p != label for g, p in pairs)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        scores[label] = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return sum(scores.values()) / len(scores), scores
+
+
+def evaluate(rasa_url: str, token: str) -> None:
+    heldout = yaml.safe_load(HELDOUT.read_text(encoding="utf-8"))
+    session = requests.Session()
+    results: dict[str, list[tuple[str, str, str]]] = collections.defaultdict(list)
+    for intent, by_language in heldout.items():
+        for language, messages in by_language.items():
+            for text in messages:
+                parsed = session.post(f"{rasa_url}/model/parse", params={"token": token},
+                                      json={"text": text}, timeout=30).json()
+                results[language].append((intent, parsed["intent"]["name"], text))
+    print(f"NLU held-out evaluation — {machine_facts()}")
+    for language, rows in results.items():
+        pairs = [(gold, predicted) for gold, predicted, _ in rows]
+        accuracy = sum(g == p for g, p in pairs) / len(pairs)
+        f1, per_intent = macro_f1(pairs)
+        weakest = ", ".join(f"{k} {v:.2f}" for k, v in sorted(per_intent.items(), key=lambda kv: kv[1])[:3])
+        print(f"  {language}: {len(pairs)} messages, {len(per_intent)} intents — "
+              f"accuracy {accuracy:.3f}, macro-F1 {f1:.3f} (weakest: {weakest})")
+        for gold, predicted, text in rows:
+            if gold != predicted:
+                print(f"      {text!r}: expected {gold}, got {predicted}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rasa-url")
+    parser.add_argument("--token", default=os.environ.get("ANXIN_API_TOKEN", ""))
+    args = parser.parse_args()
+    if args.rasa_url:
+        evaluate(args.rasa_url, args.token)
+        return
+    from bot.servers import Servers
+
+    os.environ.setdefault("ANXIN_STATE_DIR", tempfile.mkdtemp(prefix="anxin-bench-"))
+    with Servers(rasa_port=5205, action_port=5255) as servers:
+        evaluate(servers.rasa_url, servers.token)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Input channels loaded by the Rasa server from credentials.yml (no torch here)."""

@@ -1,0 +1,77 @@
+"""Validate and clean what a channel receives before it reaches the dialogue.
+
+One place decides what counts as unusable input, so every channel answers the same way:
+a clear 4xx for what no customer could have meant (bad UTF-8, malformed JSON, a missing
+sender, an oversize message) and a polite in-dialogue answer for an empty message.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot import settings
+
+EMPTY_MESSAGE_INTENT = "/empty_message"
+MAX_SENDER_CHARS = 128
+# C0/C1 control characters other than tab and newline; they only ever come from bad clients.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+class InboundError(ValueError):
+    """Input that must be refused; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Inbound:
+    sender: str
+    text: str
+    metadata: dict[str, Any] | None
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters and lone surrogates (which no database can store)."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL.sub("", text).strip()
+
+
+def parse_body(body: bytes) -> Inbound:
+    """Turn a REST body ``{"sender": ..., "message": ..., "metadata": {...}}`` into an Inbound.
+
+    An empty or whitespace-only message becomes the ``/empty_message`` intent, answered by
+    the dialogue with a polite prompt in the conversation's language.
+    """
+    try:
+        decoded = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise InboundError(400, f"request body is not valid UTF-8 (byte {error.start})") from error
+    try:
+        payload = json.loads(decoded)
+    except ValueError as error:
+        raise InboundError(400, f"request body is not valid JSON: {error}") from error
+    if not isinstance(payload, dict):
+        raise InboundError(400, 'request body must be a JSON object: {"sender": "...", "message": "..."}')
+    sender, message, metadata = payload.get("sender"), payload.get("message"), payload.get("metadata")
+    if not isinstance(sender, str) or not clean_text(sender):
+        raise InboundError(400, '"sender" must be a non-empty string (the conversation id)')
+    sender = clean_text(sender)
+    if len(sender) > MAX_SENDER_CHARS:
+        raise InboundError(400, f'"sender" is longer than {MAX_SENDER_CHARS} characters')
+    if message is None:
+        message = ""
+    if not isinstance(message, str):
+        raise InboundError(400, '"message" must be a string')
+    if metadata is not None and not isinstance(metadata, dict):
+        raise InboundError(400, '"metadata" must be a JSON object when given')
+    text = clean_text(message)
+    limit = settings.max_message_chars()
+    if len(text) > limit:
+        raise InboundError(413, f"message is too long: {len(text)} characters, the limit is {limit}")
+    return Inbound(sender, text or EMPTY_MESSAGE_INTENT, metadata)

@@ -1,0 +1,35 @@
+"""Which language a customer wrote in: Chinese first, English second.
+
+Kept dependency-free because both servers use it: the action server sets the ``language``
+slot every turn, and the Rasa server uses it to answer "service busy" in the customer's
+language when the action server cannot be reached.
+"""
+
+from __future__ import annotations
+
+import re
+
+ZH = "zh"
+EN = "en"
+DEFAULT_LANGUAGE = ZH
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def detect_language(text: str | None, previous: str | None = None) -> str:
+    """Return ``"zh"`` or ``"en"`` for a message.
+
+    Any run of Han characters makes the message Chinese, even with English words mixed in
+    ("我的credit card丢了"), because a customer who writes Chinese at all reads it best. A
+    message with no letters (emoji, digits, "???") or a button payload ("/affirm") keeps the
+    conversation's previous language.
+    """
+    text = (text or "").strip()
+    if text.startswith("/"):  # a button payload ("/affirm"): the customer typed no words
+        return previous if previous in (ZH, EN) else DEFAULT_LANGUAGE
+    if _HAN.search(text):
+        return ZH
+    if _LATIN_WORD.search(text):
+        return EN
+    return previous if previous in (ZH, EN) else DEFAULT_LANGUAGE

@@ -1,0 +1,1 @@
+"""Code that runs inside the Rasa server (Python 3.10 environment; never imports torch)."""

@@ -1,0 +1,57 @@
+"""Tracker and lock stores configured by URL from the environment.
+
+Rasa's own SQL tracker store takes dialect, host, port and database as separate keys and
+its Redis lock store needs a host; operators think in URLs. These thin adapters let
+endpoints.yml stay the same everywhere: SQLite and in-memory locks by default,
+PostgreSQL (``ANXIN_TRACKER_DB_URL``) and Redis (``ANXIN_REDIS_URL``) when set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
+from rasa.core.tracker_store import SQLTrackerStore
+from sqlalchemy.engine import make_url
+
+from bot import settings
+
+
+class UrlSQLTrackerStore(SQLTrackerStore):
+    """``SQLTrackerStore`` whose database is one SQLAlchemy URL (default: SQLite in the state folder)."""
+
+    def __init__(self, domain: Any = None, host: Any = None, event_broker: Any = None,
+                 url: str | None = None, **kwargs: Any) -> None:
+        parsed = make_url(url or settings.tracker_db_url())
+        super().__init__(
+            domain=domain,
+            dialect=parsed.drivername,
+            host=parsed.host,
+            port=parsed.port,
+            db=parsed.database,
+            username=parsed.username,
+            password=parsed.password,
+            event_broker=event_broker,
+            query=dict(parsed.query),
+            **kwargs,
+        )
+
+
+class EnvLockStore:
+    """Factory Rasa instantiates from endpoints.yml: Redis when ``ANXIN_REDIS_URL`` is set,
+    else in-memory (correct only for a single Rasa worker)."""
+
+    def __new__(cls, endpoint_config: Any = None) -> LockStore:  # type: ignore[misc]
+        url = settings.redis_lock_url()
+        if not url:
+            return InMemoryLockStore()
+        parsed = urlparse(url)
+        return RedisLockStore(
+            host=parsed.hostname or "localhost",
+            port=parsed.port or 6379,
+            db=int(parsed.path.lstrip("/") or 0),
+            password=parsed.password,
+            use_ssl=parsed.scheme == "rediss",
+            key_prefix="anxin",
+        )

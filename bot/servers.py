@@ -1,0 +1,174 @@
+"""Start, watch and stop the two Anxin servers: the Rasa server and the action server.
+
+Used by ``make run``, the end-to-end tests and the benchmarks, so all three start the
+servers the same way. Standard library only: it runs from either virtual environment.
+Both servers bind 127.0.0.1; logs go to ``<state>/logs``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
+ACTIONS_PYTHON = ROOT / ".venv-actions" / "bin" / "python"
+MODEL = ROOT / "models" / "anxin.tar.gz"
+HOST = "127.0.0.1"
+
+
+def _state_dir() -> Path:
+    return Path(os.environ.get("ANXIN_STATE_DIR", ROOT / ".state"))
+
+
+def _get_json(url: str, timeout: float = 2.0) -> dict | None:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as reply:
+            return json.loads(reply.read().decode("utf-8"))
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+@dataclass
+class Servers:
+    """A running pair of servers; ``stop()`` ends exactly the processes it started."""
+
+    rasa_port: int = 5005
+    action_port: int = 5055
+    token: str = field(default_factory=lambda: os.environ.get("ANXIN_API_TOKEN") or secrets.token_hex(16))
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    started_in: float = 0.0
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{HOST}:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://{HOST}:{self.action_port}"
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false", SANIC_HOST=HOST,
+                   ANXIN_ACTION_URL=f"{self.action_url}/webhook", HF_HUB_OFFLINE="1",
+                   TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
+        return env
+
+    def _spawn(self, name: str, command: list[str]) -> None:
+        logs = _state_dir() / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        log = (logs / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=self._env(), stdout=log,
+                                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start_actions(self) -> None:
+        self._spawn("actions", [str(ACTIONS_PYTHON), "-m", "rasa_sdk", "--actions", "actions",
+                                "--port", str(self.action_port)])
+
+    def start_rasa(self) -> None:
+        self._spawn("rasa", [str(RASA_PYTHON), "-m", "bot.rasa_ext.server", "run", "--enable-api",
+                             "--auth-token", self.token, "--interface", HOST, "--port", str(self.rasa_port),
+                             "--model", str(MODEL), "--endpoints", "endpoints.yml",
+                             "--credentials", "credentials.yml"])
+
+    def actions_ready(self) -> bool:
+        return (_get_json(f"{self.action_url}/health") or {}).get("status") == "ok"
+
+    def rasa_ready(self) -> bool:
+        status = _get_json(f"{self.rasa_url}/status?token={self.token}")
+        return bool(status and status.get("model_id"))
+
+    def wait(self, ready, name: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if ready():
+                return
+            process = self.processes.get(name)
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"{name} server exited with code {process.returncode}; "
+                                   f"see {_state_dir() / 'logs' / (name + '.log')}")
+            time.sleep(0.25)
+        raise TimeoutError(f"{name} server not ready after {timeout:.0f} s")
+
+    def start(self, timeout: float = 180) -> Servers:
+        """Start both servers and return when both answer; raises if either fails."""
+        if not MODEL.exists():
+            raise FileNotFoundError(f"{MODEL} is missing: run `make train` (or `make run`) first")
+        began = time.monotonic()
+        self.start_actions()
+        self.start_rasa()
+        try:
+            self.wait(self.actions_ready, "actions", timeout)
+            self.wait(self.rasa_ready, "rasa", timeout)
+        except Exception:
+            self.stop()
+            raise
+        self.started_in = time.monotonic() - began
+        return self
+
+    def stop_one(self, name: str) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            self.stop_one(name)
+
+    def __enter__(self) -> Servers:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the Anxin Rasa server and action server.")
+    parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("ANXIN_RASA_PORT", 5005)))
+    parser.add_argument("--action-port", type=int, default=int(os.environ.get("ANXIN_ACTION_PORT", 5055)))
+    args = parser.parse_args()
+    servers = Servers(rasa_port=args.rasa_port, action_port=args.action_port)
+    print(f"Starting the action server (:{args.action_port}) and the Rasa server (:{args.rasa_port})...", flush=True)
+    servers.start()
+    print(f"Anxin is up in {servers.started_in:.1f} s.\n"
+          f"  Web chat:   {servers.rasa_url}/webhooks/rest/chat\n"
+          f"  REST:       POST {servers.rasa_url}/webhooks/rest/webhook "
+          '{"sender": "me", "message": "查余额"}\n'
+          f"  socket.io:  {servers.rasa_url}/socket.io (events user_uttered / bot_uttered)\n"
+          f"  HTTP API token: {servers.token}\n"
+          f"  Logs:       {_state_dir() / 'logs'}\n"
+          "Press Ctrl-C to stop.", flush=True)
+    stop = {"now": False}
+    signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+    try:
+        while not stop["now"]:
+            for name, process in servers.processes.items():
+                if process.poll() is not None:
+                    print(f"{name} server exited with code {process.returncode}; stopping.", file=sys.stderr)
+                    stop["now"] = True
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        servers.stop()
+        print("Stopped.")
+
+
+if __name__ == "__main__":
+    main()

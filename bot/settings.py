@@ -1,0 +1,48 @@
+"""Run-time settings, read from the environment with embedded defaults.
+
+Everything defaults to files under one ignored state folder so a fresh clone runs with no
+configuration; a bank deployment overrides the database URLs through the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def state_dir() -> Path:
+    """Folder for SQLite files and other run-time state (``ANXIN_STATE_DIR``)."""
+    path = Path(os.environ.get("ANXIN_STATE_DIR", PROJECT_ROOT / ".state"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def tracker_db_url() -> str:
+    """SQLAlchemy URL of the Rasa tracker store (``ANXIN_TRACKER_DB_URL``).
+
+    Default: SQLite in the state folder. PostgreSQL: ``postgresql://user:pw@host:5432/anxin``.
+    """
+    return os.environ.get("ANXIN_TRACKER_DB_URL") or f"sqlite:///{state_dir() / 'tracker.db'}"
+
+
+def bank_db_url() -> str:
+    """SQLAlchemy URL of the demo account store (``ANXIN_BANK_DB_URL``)."""
+    return os.environ.get("ANXIN_BANK_DB_URL") or f"sqlite:///{state_dir() / 'bank.db'}"
+
+
+def redis_lock_url() -> str | None:
+    """Redis URL for Rasa's lock store (``ANXIN_REDIS_URL``); unset means in-memory locks,
+    which is right for one Rasa worker and wrong for several."""
+    return os.environ.get("ANXIN_REDIS_URL") or None
+
+
+def action_timeout_seconds() -> float:
+    """How long the Rasa server waits for the action server before answering "busy"."""
+    return float(os.environ.get("ANXIN_ACTION_TIMEOUT", "8"))
+
+
+def max_message_chars() -> int:
+    """Longest customer message accepted by the app channel (``ANXIN_MAX_MESSAGE_CHARS``)."""
+    return int(os.environ.get("ANXIN_MAX_MESSAGE_CHARS", "2000"))

@@ -1,0 +1,32 @@
+"""Tracker fixtures for action tests, in the style of Rasa's starter packs."""
+
+from __future__ import annotations
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+
+def make_tracker(text: str = "", sender: str = "tester", slots: dict | None = None,
+                 events: list | None = None, intent: str = "greet") -> Tracker:
+    return Tracker(
+        sender_id=sender,
+        slots={"language": "zh", "payee": None, "amount": None, "pending_transfer": None,
+               "requested_slot": None, **(slots or {})},
+        latest_message={"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": []},
+        events=events or [],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+@pytest.fixture
+def tracker_factory():
+    return make_tracker

@@ -1,0 +1,79 @@
+"""End-to-end fixtures: the real Rasa server and action server, started once per session.
+
+They bind 127.0.0.1 on ports of their own (so a `make run` in another terminal does not
+collide) and keep their SQLite files in a temporary state folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from bot.servers import Servers
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_state():
+    """Override the unit-test fixture: the servers keep one state folder for the session."""
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory):
+    state = tmp_path_factory.mktemp("e2e-state")
+    os.environ["ANXIN_STATE_DIR"] = str(state)
+    running = Servers(rasa_port=int(os.environ.get("ANXIN_E2E_RASA_PORT", 5105)),
+                      action_port=int(os.environ.get("ANXIN_E2E_ACTION_PORT", 5155)))
+    running.start(timeout=240)
+    yield running
+    running.stop()
+
+
+class Chat:
+    """One customer conversation over the app's REST channel."""
+
+    def __init__(self, servers: Servers, sender: str | None = None) -> None:
+        self.url = f"{servers.rasa_url}/webhooks/rest/webhook"
+        self.sender = sender or f"e2e-{uuid.uuid4().hex[:10]}"
+
+    def post(self, **payload) -> requests.Response:
+        return requests.post(self.url, json={"sender": self.sender, **payload}, timeout=30)
+
+    def say(self, message: str) -> list[dict]:
+        reply = self.post(message=message)
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+    def texts(self, message: str) -> list[str]:
+        return [m.get("text", "") for m in self.say(message)]
+
+
+@pytest.fixture
+def chat(servers):
+    return Chat(servers)
+
+
+@pytest.fixture
+def chat_as(servers):
+    return lambda sender: Chat(servers, sender)
+
+
+def response_pattern(name: str, language: str) -> re.Pattern:
+    """A regex for the response ``name`` in ``language``, its {placeholders} as wildcards."""
+    variations = [v for v in DOMAIN["responses"][name] if bool(v.get("condition")) == (language == "en")]
+    parts = [re.sub(r"\\\{\w+\\\}", ".+?", re.escape(v["text"])) for v in variations]
+    return re.compile("^(?:" + "|".join(parts) + ")$", re.S)
+
+
+def said(texts: list[str], name: str, language: str) -> bool:
+    """True when one of the bot's texts is the response ``name`` in ``language``."""
+    pattern = response_pattern(name, language)
+    return any(pattern.match(text) for text in texts)
