@@ -13,11 +13,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import yaml
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, Numeric, String, create_engine, select, update
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, Numeric, String, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, declarative_base, sessionmaker
+from sqlalchemy.orm import Session, declarative_base
 
-from bot import settings
+from bot import db, settings
 
 SEED_FILE = Path(__file__).with_name("demo_customers.yml")
 Base = declarative_base()
@@ -70,14 +70,6 @@ class TransferOutcome:
     payee: str | None = None
 
 
-@functools.lru_cache(maxsize=4)
-def _sessions(url: str) -> sessionmaker:
-    connect_args = {"check_same_thread": False, "timeout": 15} if url.startswith("sqlite") else {}
-    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
-    Base.metadata.create_all(engine)
-    return sessionmaker(bind=engine, expire_on_commit=False)
-
-
 @functools.lru_cache(maxsize=1)
 def _seed() -> dict:
     with SEED_FILE.open(encoding="utf-8") as handle:
@@ -85,7 +77,7 @@ def _seed() -> dict:
 
 
 def _session() -> Session:
-    return _sessions(settings.bank_db_url())()
+    return db.sessions(settings.bank_db_url(), Base.metadata)()
 
 
 def _ensure_customer(session: Session, customer_id: str) -> Customer:
