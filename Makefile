@@ -20,7 +20,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANXIN_ACTION_URL ?= http://127.0.0.1:5055/webhook
 
-.PHONY: setup run test lint unit-tests rasa-side-tests story-tests e2e-tests bench clean
+.PHONY: setup run test lint unit-tests rasa-side-tests story-tests e2e-tests bench audit clean
 
 setup: $(RASA_ENV)/.installed $(ACTIONS_ENV)/.installed $(MODEL)
 
@@ -65,8 +65,13 @@ test: setup lint unit-tests rasa-side-tests story-tests e2e-tests
 	@echo "All test suites passed."
 
 bench: setup
-	$(ACTIONS_ENV)/bin/python bench/nlu_accuracy.py
-	$(ACTIONS_ENV)/bin/python bench/rest_latency.py
+	$(ACTIONS_ENV)/bin/python -m bench.nlu_accuracy
+	$(ACTIONS_ENV)/bin/python -m bench.rest_latency
+	$(ACTIONS_ENV)/bin/python -m bench.compliance_simulation
+
+audit: $(ACTIONS_ENV)/.installed
+	@test -n "$(CUSTOMER)" || { echo "usage: make audit CUSTOMER=<customer id>"; exit 1; }
+	$(ACTIONS_ENV)/bin/python -m bot.compliance.audit_cli history "$(CUSTOMER)"
 
 clean:
 	rm -rf models .rasa results .state

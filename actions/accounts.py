@@ -9,6 +9,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.common import joined
 from bot.accounts import store
 from bot.accounts.amounts import parse_amount
 
@@ -20,7 +21,7 @@ def _money(amount: Decimal) -> str:
 
 
 def _payee_list(tracker: Tracker, payees: tuple[str, ...]) -> str:
-    return ("、" if tracker.get_slot("language") != "en" else ", ").join(payees)
+    return joined(tracker, payees)
 
 
 def _as_text(value: Any) -> str | None:

@@ -6,12 +6,10 @@ import datetime as dt
 import os
 import platform
 import statistics
-import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 def machine_facts() -> str:
@@ -46,3 +44,11 @@ def summary_ms(seconds: list[float]) -> str:
     ms = [s * 1000 for s in seconds]
     return (f"p50 {percentile(ms, 50):.0f} ms, p95 {percentile(ms, 95):.0f} ms, "
             f"mean {statistics.fmean(ms):.0f} ms, n={len(ms)}")
+
+
+def bench_servers(prefix: str):
+    """Both real servers on the benchmark ports, with a fresh state folder unless one is set."""
+    from bot.servers import Servers
+
+    os.environ.setdefault("ANXIN_STATE_DIR", tempfile.mkdtemp(prefix=f"anxin-{prefix}-"))
+    return Servers(rasa_port=5205, action_port=5255)

@@ -2,7 +2,7 @@
 
 Parses every held-out message through the trained model served by the real Rasa server
 (``/model/parse``) and prints accuracy, macro-F1, the weakest intents and the confusions.
-Usage: python bench/nlu_accuracy.py [--rasa-url URL --token TOKEN]  (default: starts servers)
+Usage: python -m bench.nlu_accuracy [--rasa-url URL --token TOKEN]  (default: starts servers)
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 import collections
 import os
-import tempfile
 
 import requests
 import yaml
-from common import ROOT, machine_facts
+
+from bench.common import ROOT, bench_servers, machine_facts
 
 HELDOUT = ROOT / "bench" / "data" / "nlu_heldout.yml"
 
@@ -63,10 +63,7 @@ def main() -> None:
     if args.rasa_url:
         evaluate(args.rasa_url, args.token)
         return
-    from bot.servers import Servers
-
-    os.environ.setdefault("ANXIN_STATE_DIR", tempfile.mkdtemp(prefix="anxin-bench-"))
-    with Servers(rasa_port=5205, action_port=5255) as servers:
+    with bench_servers("nlu") as servers:
         evaluate(servers.rasa_url, servers.token)
 
 

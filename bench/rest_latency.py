@@ -3,21 +3,20 @@
 Prints p50/p95 per turn for 1 and for 20 concurrent conversations, turns per second, and
 how long both servers take from launch to ready. Bounded: a fixed number of turns and a
 wall-clock cap; all traffic goes to 127.0.0.1.
-Usage: python bench/rest_latency.py [--turns 40] [--concurrent 20] [--turns-each 20]
+Usage: python -m bench.rest_latency [--turns 40] [--concurrent 20] [--turns-each 20]
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import os
-import tempfile
 import threading
 import time
 import uuid
 
 import requests
-from common import machine_facts, summary_ms
+
+from bench.common import bench_servers, machine_facts, summary_ms
 
 # One realistic conversation, repeated: templates, custom actions, the transfer form.
 SCRIPT = ["你好", "查一下余额", "跨行转账要手续费吗", "what's my balance", "我要转账", "张三", "100",
@@ -59,11 +58,8 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=20)
     parser.add_argument("--turns-each", type=int, default=20)
     args = parser.parse_args()
-    from bot.servers import Servers
-
-    os.environ.setdefault("ANXIN_STATE_DIR", tempfile.mkdtemp(prefix="anxin-bench-"))
     print(f"REST benchmark — {machine_facts()}")
-    with Servers(rasa_port=5205, action_port=5255) as servers:
+    with bench_servers("bench") as servers:
         print(f"  start: both servers ready {servers.started_in:.1f} s after launch")
         url = f"{servers.rasa_url}/webhooks/rest/webhook"
         converse(url, len(SCRIPT), [], [], time.monotonic() + 120)  # warm-up, not counted

@@ -46,3 +46,9 @@ def action_timeout_seconds() -> float:
 def max_message_chars() -> int:
     """Longest customer message accepted by the app channel (``ANXIN_MAX_MESSAGE_CHARS``)."""
     return int(os.environ.get("ANXIN_MAX_MESSAGE_CHARS", "2000"))
+
+
+def audit_db_url() -> str:
+    """SQLAlchemy URL of the compliance database: audit trail and risk profiles
+    (``ANXIN_AUDIT_DB_URL``)."""
+    return os.environ.get("ANXIN_AUDIT_DB_URL") or f"sqlite:///{state_dir() / 'compliance.db'}"

@@ -30,6 +30,9 @@ def isolated_state():
 def servers(tmp_path_factory):
     state = tmp_path_factory.mktemp("e2e-state")
     os.environ["ANXIN_STATE_DIR"] = str(state)
+    rules = state / "rules.yml"  # a copy the tests may edit while the servers run
+    rules.write_text((ROOT / "bot" / "compliance" / "rules.yml").read_text(encoding="utf-8"), encoding="utf-8")
+    os.environ["ANXIN_COMPLIANCE_RULES"] = str(rules)
     running = Servers(rasa_port=int(os.environ.get("ANXIN_E2E_RASA_PORT", 5105)),
                       action_port=int(os.environ.get("ANXIN_E2E_ACTION_PORT", 5155)))
     running.start(timeout=240)

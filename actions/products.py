@@ -1,0 +1,83 @@
+"""Product questions: the suitability gate, the mandatory warning first, then matching products.
+
+Every path that names a product sends the mandatory risk warning as its own message first
+(rule 3); what is named and shown is decided by ``bot.compliance.suitability`` and written
+to the audit trail (rule 6). The Rasa server's guard checks all of it again before sending.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import joined, language_of
+from bot.compliance import audit, rulebook, suitability
+from bot.compliance.risk_profile import current as current_profile
+from bot.compliance.risk_profile import questionnaire
+
+NOT_SENSED = "not_sensed"
+
+
+def _product_refs(products) -> list[dict]:
+    return [{"id": p.id, "risk": p.risk} for p in products]
+
+
+class ActionSuggestProducts(Action):
+    def name(self) -> str:
+        return "action_suggest_products"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        language = language_of(tracker)
+        customer = tracker.sender_id
+        emotion = tracker.get_slot("emotion")
+        profile = current_profile(customer)
+        decision = suitability.decide(profile, tracker.latest_message.get("text") or "", emotion)
+        if decision.kind == "no_assessment":
+            dispatcher.utter_message(response="utter_need_risk_assessment")
+            return []
+        if decision.kind == "expired":
+            dispatcher.utter_message(response="utter_risk_assessment_expired", date=profile.date)
+            return []
+        if decision.kind == "emotional":
+            dispatcher.utter_message(response="utter_no_selling_when_emotional")
+            return []
+
+        warning = rulebook.current().mandatory_warning[language]
+        dispatcher.utter_message(response="utter_risk_warning", warning=warning, level=profile.level,
+                                 level_name=questionnaire()["level_names"][profile.level][language],
+                                 date=profile.date)
+        audited = {"c_level": profile.level, "products": _product_refs(decision.products),
+                   "warning_text": warning, "emotion": emotion or NOT_SENSED}
+        audit.record(customer, "warning", **audited)
+        names = [p.name[language] for p in decision.products]
+        if decision.kind in ("mismatch", "refused_c1"):
+            response = "utter_product_mismatch" if decision.kind == "mismatch" else "utter_product_mismatch_c1"
+            dispatcher.utter_message(response=response, products=joined(tracker, names), level=profile.level,
+                                     risks=joined(tracker, [p.risk for p in decision.products]))
+            self._cooling_off(dispatcher, decision.products, language)
+            audit.record(customer, "mismatch", detail=decision.kind, **audited)
+            if decision.kind == "mismatch":
+                dispatcher.utter_message(response="utter_handoff")
+            return []
+
+        for product in decision.products:
+            dispatcher.utter_message(
+                response="utter_product_line", name=product.name[language], risk=product.risk,
+                level=profile.level, term=product.term[language], min_amount=f"{product.min_amount:,}",
+                liquidity=product.liquidity[language], fees=product.fees[language],
+                key_risks=product.key_risks[language])
+        self._cooling_off(dispatcher, decision.products, language)
+        if profile.senior:
+            dispatcher.utter_message(response="utter_senior_care")
+        dispatcher.utter_message(response="utter_presale_notice")
+        audit.record(customer, "suggestion", **audited)
+        return []
+
+    @staticmethod
+    def _cooling_off(dispatcher: CollectingDispatcher, products, language: str) -> None:
+        for product in products:
+            if product.is_private:
+                dispatcher.utter_message(response="utter_cooling_off", name=product.name[language])

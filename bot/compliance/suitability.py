@@ -1,0 +1,72 @@
+"""Which products, if any, the bot may present to a customer (rules 1, 2 and 8).
+
+Pure decision logic, no I/O, so the same rule serves the chat, the copilot and the tests:
+- no assessment, or one older than 12 months: no product, offer the questionnaire;
+- an anxious, angry or distressed customer: no product (never sell on anxiety);
+- only products with R <= C; a C1 customer never sees anything above R1, even on request;
+- a request for a product above the customer's level: a mismatch (warning + a person).
+The decision uses financial facts only (levels, product types), never age, gender or region.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import yaml
+
+from bot.compliance import catalogue
+from bot.compliance.catalogue import Product
+from bot.compliance.risk_profile import RiskProfile
+
+MAX_SUGGESTIONS = 5
+NO_SELLING_EMOTIONS = frozenset({"anxious", "angry", "distressed"})
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: str  # no_assessment | expired | emotional | mismatch | refused_c1 | suggest
+    products: tuple[Product, ...] = field(default_factory=tuple)  # suggested, or asked-for above level
+
+
+@functools.lru_cache(maxsize=1)
+def _keywords() -> tuple[dict[str, list[str]], list[str]]:
+    with catalogue.catalogue_path().open(encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle)
+    return raw["type_keywords"], raw["fund_words"]
+
+
+def requested_types(text: str) -> set[str]:
+    """Product types a message asks about ("股票基金" -> equity_fund); empty means any."""
+    folded = text.casefold()
+    type_keywords, fund_words = _keywords()
+    hits = {kind for kind, words in type_keywords.items() if any(w.casefold() in folded for w in words)}
+    if not hits and any(w in folded for w in fund_words):
+        hits = {"money_market_fund", "bond_fund", "hybrid_fund", "equity_fund"}
+    return hits
+
+
+def _ordered(products) -> tuple[Product, ...]:
+    return tuple(sorted(products, key=lambda p: (p.risk_rank, p.id)))
+
+
+def decide(profile: RiskProfile | None, text: str, emotion: str | None = None) -> Decision:
+    if profile is None:
+        return Decision("no_assessment")
+    if not profile.is_valid():
+        return Decision("expired")
+    if emotion in NO_SELLING_EMOTIONS:
+        return Decision("emotional")
+    named = catalogue.named_in(text)
+    types = requested_types(text)
+    if named:
+        asked = named
+    elif types:
+        asked = [p for p in catalogue.products() if p.type in types]
+    else:
+        asked = list(catalogue.products())
+    suitable = [p for p in asked if p.risk_rank <= profile.rank]
+    above = [p for p in asked if p.risk_rank > profile.rank]
+    if (named and above) or (asked and not suitable):
+        return Decision("refused_c1" if profile.level == "C1" else "mismatch", _ordered(above)[:3])
+    return Decision("suggest", _ordered(suitable)[:MAX_SUGGESTIONS])
