@@ -20,10 +20,6 @@ def _money(amount: Decimal) -> str:
     return f"{amount:,.2f}"
 
 
-def _payee_list(tracker: Tracker, payees: tuple[str, ...]) -> str:
-    return joined(tracker, payees)
-
-
 def _as_text(value: Any) -> str | None:
     """Slot candidates may arrive as a list when an entity was extracted twice."""
     if isinstance(value, list):
@@ -64,7 +60,7 @@ class ActionAskPayee(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         payees = store.account(tracker.sender_id).payees
-        dispatcher.utter_message(response="utter_ask_payee", payees=_payee_list(tracker, payees))
+        dispatcher.utter_message(response="utter_ask_payee", payees=joined(tracker, payees))
         return []
 
 
@@ -81,7 +77,7 @@ class ValidateTransferForm(FormValidationAction):
         if payee is None:
             payees = store.account(tracker.sender_id).payees
             dispatcher.utter_message(response="utter_unknown_payee", payee=text or "",
-                                     payees=_payee_list(tracker, payees))
+                                     payees=joined(tracker, payees))
         return {"payee": payee}
 
     async def validate_amount(self, slot_value: Any, dispatcher: CollectingDispatcher,
@@ -143,7 +139,7 @@ class ActionExecuteTransfer(Action):
         else:
             payees = store.account(tracker.sender_id).payees
             dispatcher.utter_message(response="utter_unknown_payee", payee=pending["payee"],
-                                     payees=_payee_list(tracker, payees))
+                                     payees=joined(tracker, payees))
         return clear
 
 

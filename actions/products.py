@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import joined, language_of
 from bot.compliance import audit, rulebook, suitability
 from bot.compliance.risk_profile import current as current_profile
-from bot.compliance.risk_profile import questionnaire
+from bot.compliance.risk_profile import level_name
 
 NOT_SENSED = "not_sensed"
 
@@ -47,7 +47,7 @@ class ActionSuggestProducts(Action):
 
         warning = rulebook.current().mandatory_warning[language]
         dispatcher.utter_message(response="utter_risk_warning", warning=warning, level=profile.level,
-                                 level_name=questionnaire()["level_names"][profile.level][language],
+                                 level_name=level_name(profile.level, language),
                                  date=profile.date)
         audited = {"c_level": profile.level, "products": _product_refs(decision.products),
                    "warning_text": warning, "emotion": emotion or NOT_SENSED}

@@ -14,10 +14,6 @@ from bot.compliance import audit, risk_profile
 QUESTION_SLOTS = tuple(q["slot"] for q in risk_profile.questionnaire()["questions"])
 
 
-def _level_name(level: str, language: str) -> str:
-    return risk_profile.questionnaire()["level_names"][level][language]
-
-
 class _AskQuestion(Action):
     """Ask one questionnaire question, with its options as buttons (payload: the option number)."""
 
@@ -82,7 +78,7 @@ class ActionCompleteRiskAssessment(Action):
         profile = risk_profile.save(tracker.sender_id, level, score_total=total, senior=senior, answers=answers)
         audit.record(tracker.sender_id, "assessment", c_level=level, detail=f"score {total}")
         dispatcher.utter_message(response="utter_risk_result", level=level, date=profile.date,
-                                 level_name=_level_name(level, language_of(tracker)))
+                                 level_name=risk_profile.level_name(level, language_of(tracker)))
         return [SlotSet(slot, None) for slot in QUESTION_SLOTS]
 
 
@@ -113,5 +109,5 @@ class ActionShowRiskProfile(Action):
         else:
             dispatcher.utter_message(response="utter_show_risk_profile", level=profile.level, date=profile.date,
                                      valid_until=profile.valid_until,
-                                     level_name=_level_name(profile.level, language_of(tracker)))
+                                     level_name=risk_profile.level_name(profile.level, language_of(tracker)))
         return []

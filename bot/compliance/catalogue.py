@@ -43,18 +43,21 @@ def catalogue_path() -> Path:
 
 
 @functools.lru_cache(maxsize=4)
-def _load(path: str) -> tuple[Product, ...]:
+def _load(path: str) -> dict:
     with open(path, encoding="utf-8") as handle:
         raw = yaml.safe_load(handle)
-    return tuple(Product(**item) for item in raw["products"])
+    return {"products": tuple(Product(**item) for item in raw["products"]),
+            "type_keywords": raw["type_keywords"], "fund_words": raw["fund_words"]}
 
 
 def products() -> tuple[Product, ...]:
-    return _load(str(catalogue_path()))
+    return _load(str(catalogue_path()))["products"]
 
 
-def by_id(product_id: str) -> Product | None:
-    return next((p for p in products() if p.id == product_id), None)
+def type_keywords() -> tuple[dict[str, list[str]], list[str]]:
+    """Words customers use for each product type, and the words that mean "any fund"."""
+    loaded = _load(str(catalogue_path()))
+    return loaded["type_keywords"], loaded["fund_words"]
 
 
 def named_in(text: str) -> list[Product]:

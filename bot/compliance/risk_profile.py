@@ -66,6 +66,11 @@ def questionnaire() -> dict:
         return yaml.safe_load(handle)
 
 
+def level_name(level: str, language: str) -> str:
+    """The level's name for customers ("C3" -> 平衡型 / balanced)."""
+    return questionnaire()["level_names"][level][language]
+
+
 def question(slot: str) -> dict:
     return next(q for q in questionnaire()["questions"] if q["slot"] == slot)
 

@@ -1,6 +1,7 @@
 """Which products, if any, the bot may present to a customer (rules 1, 2 and 8).
 
-Pure decision logic, no I/O, so the same rule serves the chat, the copilot and the tests:
+Pure decision logic over the catalogue and the customer's profile, so the same rule serves
+the chat, the copilot and the tests:
 - no assessment, or one older than 12 months: no product, offer the questionnaire;
 - an anxious, angry or distressed customer: no product (never sell on anxiety);
 - only products with R <= C; a C1 customer never sees anything above R1, even on request;
@@ -10,10 +11,7 @@ The decision uses financial facts only (levels, product types), never age, gende
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
-
-import yaml
 
 from bot.compliance import catalogue
 from bot.compliance.catalogue import Product
@@ -29,17 +27,10 @@ class Decision:
     products: tuple[Product, ...] = field(default_factory=tuple)  # suggested, or asked-for above level
 
 
-@functools.lru_cache(maxsize=1)
-def _keywords() -> tuple[dict[str, list[str]], list[str]]:
-    with catalogue.catalogue_path().open(encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle)
-    return raw["type_keywords"], raw["fund_words"]
-
-
 def requested_types(text: str) -> set[str]:
     """Product types a message asks about ("股票基金" -> equity_fund); empty means any."""
     folded = text.casefold()
-    type_keywords, fund_words = _keywords()
+    type_keywords, fund_words = catalogue.type_keywords()
     hits = {kind for kind, words in type_keywords.items() if any(w.casefold() in folded for w in words)}
     if not hits and any(w in folded for w in fund_words):
         hits = {"money_market_fund", "bond_fund", "hybrid_fund", "equity_fund"}
