@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, Integer, String, Text, event, select
+from sqlalchemy import Column, DateTime, Integer, String, Text, event, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import declarative_base
 
@@ -66,8 +67,6 @@ _TRIGGERS = {
 
 @event.listens_for(AuditRecord.__table__, "after_create")
 def _create_triggers(table, connection, **_: object) -> None:
-    from sqlalchemy import text
-
     for statement in _TRIGGERS.get(connection.dialect.name, []):
         connection.execute(text(statement))
 
@@ -87,8 +86,24 @@ class Entry:
     detail: str | None
 
 
+_writer = threading.Lock()  # threads of one process queue here instead of racing for the head
+
+
 def _session():
     return db.sessions(settings.audit_db_url(), Base.metadata)()
+
+
+def _lock_chain_head(session) -> None:
+    """Take the database's write lock before reading the chain head, so another process (the
+    Rasa server and the action server both append) cannot append between read and insert.
+    SQLite: BEGIN IMMEDIATE waits (busy timeout) for the single writer slot. PostgreSQL: a
+    transaction-scoped advisory lock. Other databases fall back to the unique prev_hash retry."""
+    connection = session.connection()
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif dialect == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(4242)"))
 
 
 def _digest(prev_hash: str, fields: dict) -> str:
@@ -104,11 +119,13 @@ def _fields(record: AuditRecord) -> dict:
 
 def record(customer_id: str, kind: str, *, c_level: str | None = None, products: list[dict] | None = None,
            warning_text: str | None = None, emotion: str | None = None, detail: str | None = None) -> int:
-    """Append one record; returns its id. Retries when a concurrent writer took the chain head."""
+    """Append one record; returns its id. Writers are serialised (see ``_lock_chain_head``); the
+    unique ``prev_hash`` is the last line of defence and turns a lost race into a retry."""
     if kind not in KINDS:
         raise ValueError(f"unknown audit kind {kind!r}")
     for _ in range(20):
-        with _session() as session:
+        with _writer, _session() as session:
+            _lock_chain_head(session)
             head = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).limit(1)).first()
             prev_hash = head.hash if head else GENESIS
             entry = AuditRecord(at=datetime.now(timezone.utc), customer_id=mask(customer_id), kind=kind,

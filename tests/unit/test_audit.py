@@ -1,4 +1,6 @@
 import sqlite3
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -32,6 +34,18 @@ def test_hash_chain_verifies_under_concurrent_writers():
         list(pool.map(lambda n: audit.record(f"c-{n % 3}", "warning", c_level="C2"), range(60)))
     checked, broken = audit.verify()
     assert checked == 60 and broken == []
+
+
+def test_hash_chain_verifies_when_two_processes_append_at_once():
+    """The Rasa server and the action server append to the same trail from two processes."""
+    script = ("from concurrent.futures import ThreadPoolExecutor\n"
+              "from bot.compliance import audit\n"
+              "with ThreadPoolExecutor(4) as pool:\n"
+              "    list(pool.map(lambda n: audit.record('p', 'handoff'), range(40)))\n")
+    writers = [subprocess.Popen([sys.executable, "-c", script]) for _ in range(3)]
+    assert [writer.wait(timeout=120) for writer in writers] == [0, 0, 0]
+    checked, broken = audit.verify()
+    assert checked == 120 and broken == []
 
 
 def test_verify_detects_tampering():
