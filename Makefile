@@ -13,6 +13,10 @@ RASA_ENV := .venv-rasa
 ACTIONS_ENV := .venv-actions
 MODEL := models/anxin.tar.gz
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -type f 2>/dev/null)
+KB_INDEX := models/knowledge/manifest.json
+EMOTION_MODEL := models/emotion/head.pkl
+EMOTION_INPUTS := data/emotion/train.yml bot/emotion/cues.yml bot/emotion/classifier.py bot/emotion/train.py $(wildcard data/nlu/*.yml)
+KNOWLEDGE_SOURCES := $(shell find knowledge -name '*.yml' ! -name retrieval.yml ! -name calibration.yml 2>/dev/null)
 
 export PYTHONPATH := $(CURDIR)
 export RASA_TELEMETRY_ENABLED := false
@@ -22,7 +26,7 @@ export ANXIN_ACTION_URL ?= http://127.0.0.1:5055/webhook
 
 .PHONY: setup run test lint unit-tests rasa-side-tests story-tests e2e-tests bench audit clean
 
-setup: $(RASA_ENV)/.installed $(ACTIONS_ENV)/.installed $(MODEL)
+setup: $(RASA_ENV)/.installed $(ACTIONS_ENV)/.installed $(MODEL) $(KB_INDEX) $(EMOTION_MODEL)
 
 $(RASA_ENV)/.installed: requirements-rasa.txt
 	@test -n "$(PY310)" || { echo "Python 3.10 not found (set PY310=/path/to/python3.10)"; exit 1; }
@@ -42,13 +46,21 @@ $(MODEL): $(RASA_ENV)/.installed $(TRAINING_INPUTS)
 	$(RASA_ENV)/bin/rasa train --fixed-model-name anxin --out models
 	touch $@
 
+# Knowledge-base FAISS index: re-embeds only passages whose text changed (embedding cache).
+$(KB_INDEX): $(ACTIONS_ENV)/.installed $(KNOWLEDGE_SOURCES)
+	$(ACTIONS_ENV)/bin/python -m bot.knowledge.index
+
+# Emotion head (logistic regression over e5 embeddings + cue counts), trained here.
+$(EMOTION_MODEL): $(ACTIONS_ENV)/.installed $(EMOTION_INPUTS)
+	$(ACTIONS_ENV)/bin/python -m bot.emotion.train
+
 run: setup
 	$(ACTIONS_ENV)/bin/python -m bot.servers
 
 lint: $(ACTIONS_ENV)/.installed
 	$(ACTIONS_ENV)/bin/ruff check bot actions tests bench
 
-unit-tests: $(ACTIONS_ENV)/.installed
+unit-tests: $(ACTIONS_ENV)/.installed $(KB_INDEX) $(EMOTION_MODEL)
 	$(ACTIONS_ENV)/bin/python -m pytest -q tests/unit tests/actions
 
 rasa-side-tests: $(RASA_ENV)/.installed
@@ -66,6 +78,8 @@ test: setup lint unit-tests rasa-side-tests story-tests e2e-tests
 
 bench: setup
 	$(ACTIONS_ENV)/bin/python -m bench.nlu_accuracy
+	$(ACTIONS_ENV)/bin/python -m bench.kb_retrieval
+	$(ACTIONS_ENV)/bin/python -m bench.emotion_accuracy
 	$(ACTIONS_ENV)/bin/python -m bench.rest_latency
 	$(ACTIONS_ENV)/bin/python -m bench.compliance_simulation
 

@@ -24,60 +24,68 @@ def _product_refs(products) -> list[dict]:
     return [{"id": p.id, "risk": p.risk} for p in products]
 
 
+def present_products(dispatcher: CollectingDispatcher, tracker: Tracker, asked: str) -> str:
+    """Answer a request for products (``asked``: the customer's words, or a product name the
+    knowledge base matched) through the suitability gate, warning first, audited. Returns the
+    gate's decision (``suggest`` when products were presented)."""
+    language = language_of(tracker)
+    customer = tracker.sender_id
+    emotion = tracker.get_slot("emotion")
+    profile = current_profile(customer)
+    decision = suitability.decide(profile, asked, emotion)
+    if decision.kind == "no_assessment":
+        dispatcher.utter_message(response="utter_need_risk_assessment")
+        return decision.kind
+    if decision.kind == "expired":
+        dispatcher.utter_message(response="utter_risk_assessment_expired", date=profile.date)
+        return decision.kind
+    if decision.kind == "emotional":
+        dispatcher.utter_message(response="utter_no_selling_when_emotional")
+        return decision.kind
+
+    warning = rulebook.current().mandatory_warning[language]
+    dispatcher.utter_message(response="utter_risk_warning", warning=warning, level=profile.level,
+                             level_name=level_name(profile.level, language),
+                             date=profile.date)
+    audited = {"c_level": profile.level, "products": _product_refs(decision.products),
+               "warning_text": warning, "emotion": emotion or NOT_SENSED}
+    audit.record(customer, "warning", **audited)
+    names = [p.name[language] for p in decision.products]
+    if decision.kind in ("mismatch", "refused_c1"):
+        response = "utter_product_mismatch" if decision.kind == "mismatch" else "utter_product_mismatch_c1"
+        dispatcher.utter_message(response=response, products=joined(tracker, names), level=profile.level,
+                                 risks=joined(tracker, [p.risk for p in decision.products]))
+        _cooling_off(dispatcher, decision.products, language)
+        audit.record(customer, "mismatch", detail=decision.kind, **audited)
+        if decision.kind == "mismatch":
+            dispatcher.utter_message(response="utter_handoff")
+        return decision.kind
+
+    for product in decision.products:
+        dispatcher.utter_message(
+            response="utter_product_line", name=product.name[language], risk=product.risk,
+            level=profile.level, term=product.term[language], min_amount=f"{product.min_amount:,}",
+            liquidity=product.liquidity[language], fees=product.fees[language],
+            key_risks=product.key_risks[language])
+    _cooling_off(dispatcher, decision.products, language)
+    if profile.senior:
+        dispatcher.utter_message(response="utter_senior_care")
+    dispatcher.utter_message(response="utter_presale_notice")
+    audit.record(customer, "suggestion", **audited)
+    return decision.kind
+
+
+def _cooling_off(dispatcher: CollectingDispatcher, products, language: str) -> None:
+    for product in products:
+        if product.is_private:
+            dispatcher.utter_message(response="utter_cooling_off", name=product.name[language])
+
+
 class ActionSuggestProducts(Action):
     def name(self) -> str:
         return "action_suggest_products"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        language = language_of(tracker)
-        customer = tracker.sender_id
-        emotion = tracker.get_slot("emotion")
-        profile = current_profile(customer)
-        decision = suitability.decide(profile, tracker.latest_message.get("text") or "", emotion)
-        if decision.kind == "no_assessment":
-            dispatcher.utter_message(response="utter_need_risk_assessment")
-            return []
-        if decision.kind == "expired":
-            dispatcher.utter_message(response="utter_risk_assessment_expired", date=profile.date)
-            return []
-        if decision.kind == "emotional":
-            dispatcher.utter_message(response="utter_no_selling_when_emotional")
-            return []
-
-        warning = rulebook.current().mandatory_warning[language]
-        dispatcher.utter_message(response="utter_risk_warning", warning=warning, level=profile.level,
-                                 level_name=level_name(profile.level, language),
-                                 date=profile.date)
-        audited = {"c_level": profile.level, "products": _product_refs(decision.products),
-                   "warning_text": warning, "emotion": emotion or NOT_SENSED}
-        audit.record(customer, "warning", **audited)
-        names = [p.name[language] for p in decision.products]
-        if decision.kind in ("mismatch", "refused_c1"):
-            response = "utter_product_mismatch" if decision.kind == "mismatch" else "utter_product_mismatch_c1"
-            dispatcher.utter_message(response=response, products=joined(tracker, names), level=profile.level,
-                                     risks=joined(tracker, [p.risk for p in decision.products]))
-            self._cooling_off(dispatcher, decision.products, language)
-            audit.record(customer, "mismatch", detail=decision.kind, **audited)
-            if decision.kind == "mismatch":
-                dispatcher.utter_message(response="utter_handoff")
-            return []
-
-        for product in decision.products:
-            dispatcher.utter_message(
-                response="utter_product_line", name=product.name[language], risk=product.risk,
-                level=profile.level, term=product.term[language], min_amount=f"{product.min_amount:,}",
-                liquidity=product.liquidity[language], fees=product.fees[language],
-                key_risks=product.key_risks[language])
-        self._cooling_off(dispatcher, decision.products, language)
-        if profile.senior:
-            dispatcher.utter_message(response="utter_senior_care")
-        dispatcher.utter_message(response="utter_presale_notice")
-        audit.record(customer, "suggestion", **audited)
+        present_products(dispatcher, tracker, tracker.latest_message.get("text") or "")
         return []
-
-    @staticmethod
-    def _cooling_off(dispatcher: CollectingDispatcher, products, language: str) -> None:
-        for product in products:
-            if product.is_private:
-                dispatcher.utter_message(response="utter_cooling_off", name=product.name[language])

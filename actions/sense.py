@@ -1,19 +1,24 @@
-"""Per-turn sensing run by ``action_extract_slots`` through the custom slot mapping in domain.yml."""
+"""Per-turn sensing run by ``action_extract_slots`` through the custom slot mappings in domain.yml:
+the language the customer writes in, and how they feel."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.emotion import care
 from bot.language import detect_language
+
+logger = logging.getLogger(__name__)
 
 
 class ActionSenseMessage(Action):
-    """Set the ``language`` slot from the customer's latest message, every turn, so each
-    response variation matches the language the customer is writing in now."""
+    """Set ``language`` and the emotion slots (``emotion``, ``anxiety``, ``distress_turns``,
+    ``emotion_trend``, ``care_mode``) from the customer's latest message, every turn."""
 
     def name(self) -> str:
         return "action_sense_message"
@@ -21,4 +26,11 @@ class ActionSenseMessage(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         text = tracker.latest_message.get("text")
-        return [SlotSet("language", detect_language(text, tracker.get_slot("language")))]
+        events = [SlotSet("language", detect_language(text, tracker.get_slot("language")))]
+        previous = care.CareState.from_slots(tracker.current_slot_values())
+        try:
+            state = care.next_state(previous, text)
+        except (OSError, ValueError):  # no emotion model: keep talking, just without sensing
+            logger.exception("emotion model unavailable")
+            return events
+        return events + [SlotSet(name, value) for name, value in state.as_slots().items()]

@@ -72,7 +72,7 @@ class Servers:
                                                 stderr=subprocess.STDOUT, start_new_session=True)
 
     def start_actions(self) -> None:
-        self._spawn("actions", [str(ACTIONS_PYTHON), "-m", "rasa_sdk", "--actions", "actions",
+        self._spawn("actions", [str(ACTIONS_PYTHON), "-m", "bot.action_server", "--actions", "actions",
                                 "--port", str(self.action_port)])
 
     def start_rasa(self) -> None:

@@ -52,3 +52,14 @@ def audit_db_url() -> str:
     """SQLAlchemy URL of the compliance database: audit trail and risk profiles
     (``ANXIN_AUDIT_DB_URL``)."""
     return os.environ.get("ANXIN_AUDIT_DB_URL") or f"sqlite:///{state_dir() / 'compliance.db'}"
+
+
+def knowledge_index_dir() -> Path:
+    """Where the FAISS index, its passages and the embedding cache are written
+    (``ANXIN_KB_DIR``); a build artefact like the Rasa model, rebuilt from knowledge/."""
+    return Path(os.environ.get("ANXIN_KB_DIR", PROJECT_ROOT / "models" / "knowledge"))
+
+
+def emotion_model_path() -> Path:
+    """The trained emotion head (``ANXIN_EMOTION_MODEL``), built by ``python -m bot.emotion.train``."""
+    return Path(os.environ.get("ANXIN_EMOTION_MODEL", PROJECT_ROOT / "models" / "emotion" / "head.pkl"))

@@ -15,6 +15,11 @@ from typing import Any
 from bot import settings
 
 EMPTY_MESSAGE_INTENT = "/empty_message"
+# Only emoji, symbols or punctuation ("😀😀😀", "???"): nothing a classifier can read reliably
+# (DIET would guess "deny" or "affirm" from character n-grams), so the dialogue answers "not
+# understood, shall I get a person?" instead of acting on a guess.
+WORDLESS_MESSAGE_INTENT = "/nlu_fallback"
+_WORD = re.compile(r"\w")
 MAX_SENDER_CHARS = 128
 # C0/C1 control characters other than tab and newline; they only ever come from bad clients.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -46,7 +51,8 @@ def parse_body(body: bytes) -> Inbound:
     """Turn a REST body ``{"sender": ..., "message": ..., "metadata": {...}}`` into an Inbound.
 
     An empty or whitespace-only message becomes the ``/empty_message`` intent, answered by
-    the dialogue with a polite prompt in the conversation's language.
+    the dialogue with a polite prompt in the conversation's language; one without any word
+    character becomes ``/nlu_fallback``.
     """
     try:
         decoded = body.decode("utf-8")
@@ -74,4 +80,8 @@ def parse_body(body: bytes) -> Inbound:
     limit = settings.max_message_chars()
     if len(text) > limit:
         raise InboundError(413, f"message is too long: {len(text)} characters, the limit is {limit}")
-    return Inbound(sender, text or EMPTY_MESSAGE_INTENT, metadata)
+    if not text:
+        text = EMPTY_MESSAGE_INTENT
+    elif not _WORD.search(text):
+        text = WORDLESS_MESSAGE_INTENT
+    return Inbound(sender, text, metadata)

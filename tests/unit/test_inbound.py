@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from bot.channels.inbound import EMPTY_MESSAGE_INTENT, InboundError, parse_body
+from bot.channels.inbound import EMPTY_MESSAGE_INTENT, WORDLESS_MESSAGE_INTENT, InboundError, parse_body
 
 
 def body(**payload):
@@ -50,3 +50,13 @@ def test_refuses_oversize_messages_with_413(monkeypatch):
     with pytest.raises(InboundError) as caught:
         parse_body(body(sender="u1", message="好" * 101))
     assert caught.value.status == 413 and "limit is 100" in caught.value.message
+
+
+@pytest.mark.parametrize("message", ["😀😀😀", "???", "！！", "👍"])
+def test_messages_without_any_word_are_not_guessed_at(message):
+    assert parse_body(body(sender="u1", message=message)).text == WORDLESS_MESSAGE_INTENT
+
+
+@pytest.mark.parametrize("message", ["好的👍", "ok!", "5", "/affirm"])
+def test_messages_with_words_pass_through(message):
+    assert parse_body(body(sender="u1", message=message)).text == message

@@ -1,0 +1,54 @@
+"""Actions for customers who are worried, angry or distressed (see data/rules/emotion.yml)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import language_of
+from bot import handoff
+from bot.emotion import care
+from bot.knowledge.sources import load_passages
+
+MARKET_FALL_ENTRY = "edu-market-fall"
+
+
+class ActionMarketFacts(Action):
+    """"基金跌了好多怎么办" / "should I sell everything": the facts about risk from the reviewed
+    investor-education entry, the customer's own choice, and a person. Never advice to buy or
+    sell, never a product."""
+
+    def name(self) -> str:
+        return "action_market_facts"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        if tracker.get_slot("emotion") in care.SUPPORT:
+            dispatcher.utter_message(response="utter_calm_empathy")
+        key = f"{MARKET_FALL_ENTRY}:{language_of(tracker)}"
+        passage = next(p for p in load_passages() if p.key == key)
+        dispatcher.utter_message(response="utter_kb_answer", title=passage.title, passage=passage.text)
+        dispatcher.utter_message(response="utter_market_own_choice")
+        dispatcher.utter_message(response="utter_offer_person")
+        return []
+
+
+class ActionHandoffWithSummary(Action):
+    """Hand the customer to a person and leave the person a summary (bot.handoff)."""
+
+    def name(self) -> str:
+        return "action_handoff_with_summary"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        slots = tracker.current_slot_values()
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        reason = {"complaint": "complaint", "request_human": "asked"}.get(intent) or (
+            "emotion" if slots.get("care_mode") == "handoff" else "offer_accepted")
+        summary = handoff.summarize(tracker.events, slots, reason)
+        handoff_id = handoff.record(tracker.sender_id, summary)
+        dispatcher.utter_message(response="utter_handoff", handoff_id=handoff_id)
+        return [SlotSet(name, value) for name, value in care.after_handoff(slots).items()]

@@ -1,0 +1,56 @@
+"""FAQ-style questions answered from the knowledge base, with the source named.
+
+The answer is the best passage quoted verbatim (so no rate, fee or yield can appear that is not
+in the reviewed text) with its title; close runners-up are named as related entries. When the
+retriever is not confident the bot says it has no reliable answer and offers a person. A product
+sheet is never quoted directly: it goes through the same suitability gate as any product
+request (warning first, only products at or below the customer's level, audited).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import joined, language_of
+from actions.products import present_products
+from bot.compliance import catalogue
+from bot.knowledge import retriever
+
+logger = logging.getLogger(__name__)
+RELATED_MARGIN = 0.02  # runners-up within this cosine of the best are worth naming
+
+
+class ActionAnswerKnowledge(Action):
+    def name(self) -> str:
+        return "action_answer_knowledge"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        language = language_of(tracker)
+        question = tracker.latest_message.get("text") or ""
+        try:
+            answer = retriever.shared().answer(question, language)
+        except (OSError, ValueError):  # index missing or inconsistent: never guess
+            logger.exception("knowledge base unavailable")
+            dispatcher.utter_message(response="utter_kb_no_answer")
+            return []
+        best = answer.best
+        if not answer.reliable or best is None:
+            dispatcher.utter_message(response="utter_kb_no_answer")
+            return []
+        passage = best.passage
+        if passage.product_id:
+            product = next(p for p in catalogue.products() if p.id == passage.product_id)
+            if present_products(dispatcher, tracker, product.name[language]) == "suggest":
+                dispatcher.utter_message(response="utter_kb_source", title=passage.title)
+            return []
+        dispatcher.utter_message(response="utter_kb_answer", title=passage.title, passage=passage.text)
+        related = [hit.passage.title for hit in answer.hits[1:]
+                   if not hit.passage.product_id and best.score - hit.score <= RELATED_MARGIN]
+        if related:
+            dispatcher.utter_message(response="utter_kb_related", titles=joined(tracker, related))
+        return []

@@ -1,0 +1,1 @@
+"""Emotion sensing: calm / anxious / angry / distressed per customer message, with an anxiety score."""

@@ -1,0 +1,95 @@
+"""Classify one customer message as calm, anxious, angry or distressed.
+
+A model, not a word list alone: the sentence embedding (multilingual-e5, the same offline
+encoder as the knowledge base, through sentence-transformers) carries what the words mean in
+either language; counts of the cues in cues.yml (担心, 怎么办, "lost everything", !!!) carry what
+a lexicon catches reliably. A logistic-regression head trained here (bot.emotion.train) weighs
+both. ``anxiety`` is the head's probability of "anxious" plus half that of "distressed", so a
+panicking customer and a desperate one both score high, clipped to [0, 1].
+"""
+
+from __future__ import annotations
+
+import functools
+import pickle
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from bot import settings
+from bot.knowledge import encoders
+
+CUES_FILE = Path(__file__).with_name("cues.yml")
+LABELS = ("calm", "anxious", "angry", "distressed")
+ENCODER = "e5-small-q4"
+MAX_CHARS = 512  # longer messages are cut: the start carries the feeling, and latency stays flat
+
+
+@dataclass(frozen=True)
+class Emotion:
+    label: str
+    anxiety: float
+    scores: dict[str, float]
+
+
+@functools.lru_cache(maxsize=1)
+def cues() -> tuple[dict[str, tuple[str, ...]], tuple[re.Pattern, ...]]:
+    with open(CUES_FILE, encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle)
+    patterns = tuple(re.compile(p) for p in raw.pop("patterns").values())
+    return {label: tuple(w.casefold() for w in words) for label, words in raw.items()}, patterns
+
+
+def cue_features(texts: list[str]) -> np.ndarray:
+    """Per message: how many cue words of each emotion it contains, then the pattern hits."""
+    words, patterns = cues()
+    rows = []
+    for text in texts:
+        folded = text.casefold()
+        rows.append([min(sum(w in folded for w in ws), 3) for ws in words.values()]
+                    + [1.0 if p.search(text) else 0.0 for p in patterns])
+    return np.asarray(rows, dtype=np.float32)
+
+
+def features(texts: list[str]) -> np.ndarray:
+    cut = [text[:MAX_CHARS] if text.strip() else "-" for text in texts]
+    return np.hstack([encoders.encode(ENCODER, cut), cue_features(cut)])
+
+
+class EmotionClassifier:
+    def __init__(self, path: Path | None = None) -> None:
+        path = path or settings.emotion_model_path()
+        if not path.exists():
+            raise FileNotFoundError(f"no emotion model at {path}: run `python -m bot.emotion.train`")
+        with open(path, "rb") as handle:
+            self.head = pickle.load(handle)
+        self.labels = [str(label) for label in self.head.classes_]
+
+    def classify(self, text: str) -> Emotion:
+        return self.classify_many([text])[0]
+
+    def classify_many(self, texts: list[str]) -> list[Emotion]:
+        probabilities = self.head.predict_proba(features(texts))
+        results = []
+        for row in probabilities:
+            scores = {label: float(p) for label, p in zip(self.labels, row, strict=True)}
+            anxiety = min(1.0, scores["anxious"] + 0.5 * scores["distressed"])
+            results.append(Emotion(max(scores, key=scores.get), round(anxiety, 3), scores))
+        return results
+
+
+_shared: EmotionClassifier | None = None
+_lock = threading.Lock()
+
+
+def shared() -> EmotionClassifier:
+    """The process-wide classifier, loaded on first use (or by the action server's start hook)."""
+    global _shared
+    with _lock:
+        if _shared is None:
+            _shared = EmotionClassifier()
+        return _shared

@@ -1,0 +1,1 @@
+"""The knowledge base: reviewed passages, their embeddings, a FAISS index and the retriever."""

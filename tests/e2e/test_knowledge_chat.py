@@ -1,0 +1,27 @@
+"""FAQ questions answered from the FAISS knowledge base through both running servers."""
+
+from bot.knowledge.sources import load_passages
+from tests.e2e.conftest import said
+
+
+def _passage(key: str):
+    return next(p for p in load_passages() if p.key == key)
+
+
+def test_chinese_faq_is_answered_with_the_reviewed_passage_and_its_source(chat):
+    texts = chat.texts("有人说是公安局的，让我把存款转到安全账户")
+    source = _passage("fraud-police-impersonation:zh")
+    assert said(texts, "utter_kb_answer", "zh")
+    assert source.text in texts[0] and f"《{source.title}》" in texts[0]
+
+
+def test_english_faq_is_answered_in_english(chat):
+    texts = chat.texts("what happens if I miss a loan payment")
+    source = _passage("loans-overdue:en")
+    assert said(texts, "utter_kb_answer", "en") and source.text in texts[0]
+
+
+def test_product_question_without_assessment_names_no_product(chat_as):
+    texts = chat_as("kb-e2e-new").texts("沪深300指数基金是什么风险等级，起投多少")
+    assert said(texts, "utter_need_risk_assessment", "zh")
+    assert not any("安心沪深300指数基金" in text for text in texts)

@@ -1,0 +1,88 @@
+import pytest
+
+from bot.emotion import care, classifier
+from bot.emotion.classifier import Emotion, cue_features
+
+
+@pytest.fixture(scope="module")
+def model():
+    return classifier.EmotionClassifier()  # the head `make` trained
+
+
+def test_cues_are_counted_per_class_and_punctuation_is_seen():
+    anxious, angry, distressed, exclamations, questions = cue_features(["我好担心，怎么办！！"])[0]
+    assert anxious >= 2 and angry == 0 and distressed == 0 and exclamations == 1 and questions == 0
+    assert list(cue_features(["I lost everything"])[0][:3]) == [0, 0, 1]
+
+
+@pytest.mark.parametrize("text, label", [
+    ("查一下我的余额", "calm"), ("what's my balance", "calm"),
+    ("基金跌了好多，我好慌，怎么办", "anxious"), ("I'm so worried about my fund, it keeps falling", "anxious"),
+    ("我要投诉，你们服务太差了", "angry"), ("this is ridiculous, your app is useless", "angry"),
+    ("我被骗了，一辈子的积蓄全没了", "distressed"), ("I've lost everything, my life savings are gone", "distressed"),
+])
+def test_clear_messages_get_their_label_in_both_languages(model, text, label):
+    assert model.classify(text).label == label
+
+
+def test_anxiety_is_a_probability_and_high_for_panic(model):
+    calm, panic = model.classify("请问网点几点开门"), model.classify("我好害怕，钱会不会全亏光，睡不着")
+    assert 0.0 <= calm.anxiety < 0.3 < 0.7 < panic.anxiety <= 1.0
+    assert abs(sum(panic.scores.values()) - 1.0) < 1e-6
+
+
+@pytest.mark.parametrize("text", ["", "   ", "担心" * 20000, "\x00\x01\ufffd" * 100, "🙂🙂🙂"])
+def test_empty_huge_and_binary_input_still_get_a_label(model, text):
+    assert model.classify(text).label in classifier.LABELS
+
+
+def test_missing_model_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="bot.emotion.train"):
+        classifier.EmotionClassifier(tmp_path / "head.pkl")
+
+
+class _Scripted:
+    """Stands in for the classifier: returns the labels it is given, in order."""
+
+    def __init__(self, labels):
+        self.labels = list(labels)
+
+    def classify(self, text):
+        label = self.labels.pop(0)
+        return Emotion(label, 0.9 if label == "anxious" else 0.1, {label: 1.0})
+
+
+def _run(monkeypatch, labels, texts=None):
+    scripted = _Scripted(labels)
+    monkeypatch.setattr(classifier, "shared", lambda: scripted)
+    state, states = care.CareState(), []
+    for text in texts or ["message"] * len(labels):
+        state = care.next_state(state, text)
+        states.append(state)
+    return states
+
+
+def test_two_distressed_or_angry_messages_in_a_row_mean_a_person(monkeypatch):
+    states = _run(monkeypatch, ["angry", "distressed"])
+    assert [s.care_mode for s in states] == ["support", "handoff"]
+    assert states[-1].trend == ("angry", "distressed")
+
+
+def test_a_calm_message_in_between_resets_the_count(monkeypatch):
+    states = _run(monkeypatch, ["distressed", "calm", "angry"])
+    assert [s.care_mode for s in states] == ["support", None, "support"]
+    assert [s.distress_turns for s in states] == [1, 0, 1]
+
+
+def test_anxious_means_support_not_handoff(monkeypatch):
+    assert [s.care_mode for s in _run(monkeypatch, ["anxious"] * 4)] == ["support"] * 4
+
+
+def test_button_clicks_carry_no_feeling(monkeypatch):
+    states = _run(monkeypatch, ["distressed"], texts=["我被骗了", "/request_human", ""])
+    assert states[1].care_mode is None and states[1].emotion == "distressed" and states[1].distress_turns == 1
+    assert states[2].trend == ("distressed",)
+
+
+def test_trend_keeps_the_last_ten(monkeypatch):
+    assert len(_run(monkeypatch, ["calm"] * 15)[-1].trend) == care.TREND_LENGTH
