@@ -9,7 +9,7 @@ PRODUCT_NAMES = [name for p in catalogue.products() for name in p.name.values()]
 
 def test_anxious_product_question_gets_calm_words_no_products_and_a_person(chat_as):
     texts = chat_as("demo-c5").texts("我好担心，有没有适合我的理财")
-    assert said(texts, "utter_calm_empathy", "zh") and said(texts, "utter_offer_person", "zh")
+    assert said(texts, "utter_no_selling_when_emotional", "zh")  # calm words and the offer of a person
     assert not any(name in text for text in texts for name in PRODUCT_NAMES)
     assert not said(texts, "utter_risk_warning", "zh")
 
