@@ -26,11 +26,11 @@ class ActionSenseMessage(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         text = tracker.latest_message.get("text")
-        events = [SlotSet("language", detect_language(text, tracker.get_slot("language")))]
-        previous = care.CareState.from_slots(tracker.current_slot_values())
+        current = tracker.current_slot_values()
+        values = {"language": detect_language(text, current.get("language"))}
         try:
-            state = care.next_state(previous, text)
+            values.update(care.next_state(care.CareState.from_slots(current), text).as_slots())
         except (OSError, ValueError):  # no emotion model: keep talking, just without sensing
             logger.exception("emotion model unavailable")
-            return events
-        return events + [SlotSet(name, value) for name, value in state.as_slots().items()]
+        # Only what changed: every SlotSet is stored in the tracker and re-read on every turn.
+        return [SlotSet(name, value) for name, value in values.items() if current.get(name) != value]

@@ -58,7 +58,9 @@ class Servers:
         return f"http://{HOST}:{self.action_port}"
 
     def _env(self) -> dict[str, str]:
-        env = dict(os.environ)
+        # Both servers share the machine: one encoder thread in the action server, and OpenMP
+        # threads that sleep when idle instead of spinning on the Rasa server's core.
+        env = {"ANXIN_ENCODER_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", **os.environ}
         env.update(PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false", SANIC_HOST=HOST,
                    ANXIN_ACTION_URL=f"{self.action_url}/webhook", HF_HUB_OFFLINE="1",
                    TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")

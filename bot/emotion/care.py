@@ -52,7 +52,8 @@ def next_state(previous: CareState, text: str | None) -> CareState:
         mode = "support"
     else:
         mode = None
-    return CareState(sensed.label, sensed.anxiety, turns, (previous.trend + (sensed.label,))[-TREND_LENGTH:], mode)
+    anxiety = round(sensed.anxiety, 2)
+    return CareState(sensed.label, anxiety, turns, (previous.trend + (sensed.label,))[-TREND_LENGTH:], mode)
 
 
 def after_handoff(_slots: dict) -> dict:

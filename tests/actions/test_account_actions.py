@@ -33,7 +33,7 @@ def test_sense_sets_language_every_turn(dispatcher, tracker_factory):
     events = run(ActionSenseMessage().run(dispatcher, tracker_factory("check my balance"), {}))
     assert events[0] == {"event": "slot", "timestamp": None, "name": "language", "value": "en"}
     events = run(ActionSenseMessage().run(dispatcher, tracker_factory("👍", slots={"language": "en"}), {}))
-    assert events[0]["value"] == "en"
+    assert "language" not in {e["name"] for e in events}  # unchanged: stays en, no event stored
 
 
 def test_balance_reports_the_customers_own_account(dispatcher, tracker_factory):

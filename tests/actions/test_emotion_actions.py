@@ -13,11 +13,18 @@ def run(action, dispatcher, tracker):
 
 
 def test_sense_sets_language_and_emotion_slots(dispatcher, tracker_factory):
-    events = run(ActionSenseMessage(), dispatcher, tracker_factory("我被骗了，钱全没了，怎么办啊"))
+    events = run(ActionSenseMessage(), dispatcher, tracker_factory("我被骗了，钱全没了，怎么办啊",
+                                                                   slots={"language": "en"}))
     slots = {e["name"]: e["value"] for e in events}
     assert slots["language"] == "zh" and slots["emotion"] == "distressed"
     assert slots["care_mode"] == "support" and slots["distress_turns"] == 1.0
     assert slots["emotion_trend"] == ["distressed"] and 0.0 <= slots["anxiety"] <= 1.0
+
+
+def test_only_changed_slots_are_set(dispatcher, tracker_factory):
+    first = {e["name"]: e["value"] for e in run(ActionSenseMessage(), dispatcher, tracker_factory("查一下余额"))}
+    again = run(ActionSenseMessage(), dispatcher, tracker_factory("查一下余额", slots=first))
+    assert first["emotion"] == "calm" and [e["name"] for e in again] == ["emotion_trend"]
 
 
 def test_second_distressed_message_asks_for_a_handoff(dispatcher, tracker_factory):
