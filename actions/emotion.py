@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import language_of
 from bot import handoff
 from bot.emotion import care
-from bot.knowledge.sources import load_passages
+from bot.knowledge import sources
 
 MARKET_FALL_ENTRY = "edu-market-fall"
 
@@ -28,8 +28,7 @@ class ActionMarketFacts(Action):
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         if tracker.get_slot("emotion") in care.SUPPORT:
             dispatcher.utter_message(response="utter_calm_empathy")
-        key = f"{MARKET_FALL_ENTRY}:{language_of(tracker)}"
-        passage = next(p for p in load_passages() if p.key == key)
+        passage = sources.passage(f"{MARKET_FALL_ENTRY}:{language_of(tracker)}")
         dispatcher.utter_message(response="utter_kb_answer", title=passage.title, passage=passage.text)
         dispatcher.utter_message(response="utter_market_own_choice")
         dispatcher.utter_message(response="utter_offer_person")
@@ -51,4 +50,4 @@ class ActionHandoffWithSummary(Action):
         summary = handoff.summarize(tracker.events, slots, reason)
         handoff_id = handoff.record(tracker.sender_id, summary)
         dispatcher.utter_message(response="utter_handoff", handoff_id=handoff_id)
-        return [SlotSet(name, value) for name, value in care.after_handoff(slots).items()]
+        return [SlotSet(name, value) for name, value in care.AFTER_HANDOFF.items()]

@@ -40,6 +40,20 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
+def per_class_scores(pairs: list[tuple[str, str]], labels) -> dict[str, tuple[float, float, float, int]]:
+    """(gold, predicted) pairs -> label: (precision, recall, F1, support)."""
+    table = {}
+    for label in labels:
+        tp = sum(g == label and p == label for g, p in pairs)
+        fp = sum(g != label and p == label for g, p in pairs)
+        fn = sum(g == label and p != label for g, p in pairs)
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        table[label] = (precision, recall, f1, tp + fn)
+    return table
+
+
 def summary_ms(seconds: list[float]) -> str:
     ms = [s * 1000 for s in seconds]
     return (f"p50 {percentile(ms, 50):.0f} ms, p95 {percentile(ms, 95):.0f} ms, "

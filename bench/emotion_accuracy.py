@@ -12,23 +12,14 @@ import time
 
 import yaml
 
-from bench.common import ROOT, machine_facts, summary_ms
+from bench.common import ROOT, machine_facts, per_class_scores, summary_ms
 from bot.emotion.classifier import LABELS, EmotionClassifier
 
 EVAL_FILE = ROOT / "bench" / "data" / "emotion_eval.yml"
 
 
 def per_class(pairs: list[tuple[str, str]]) -> dict[str, tuple[float, float, float, int]]:
-    table = {}
-    for label in LABELS:
-        tp = sum(g == label and p == label for g, p in pairs)
-        fp = sum(g != label and p == label for g, p in pairs)
-        fn = sum(g == label and p != label for g, p in pairs)
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        table[label] = (precision, recall, f1, tp + fn)
-    return table
+    return per_class_scores(pairs, LABELS)
 
 
 def main() -> None:

@@ -14,21 +14,14 @@ import os
 import requests
 import yaml
 
-from bench.common import ROOT, bench_servers, machine_facts
+from bench.common import ROOT, bench_servers, machine_facts, per_class_scores
 
 HELDOUT = ROOT / "bench" / "data" / "nlu_heldout.yml"
 
 
 def macro_f1(pairs: list[tuple[str, str]]) -> tuple[float, dict[str, float]]:
-    labels = sorted({gold for gold, _ in pairs})
-    scores = {}
-    for label in labels:
-        tp = sum(g == label and p == label for g, p in pairs)
-        fp = sum(g != label and p == label for g, p in pairs)
-        fn = sum(g == label and p != label for g, p in pairs)
-        precision = tp / (tp + fp) if tp + fp else 0.0
-        recall = tp / (tp + fn) if tp + fn else 0.0
-        scores[label] = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    scores = {label: f1 for label, (_, _, f1, _) in
+              per_class_scores(pairs, sorted({gold for gold, _ in pairs})).items()}
     return sum(scores.values()) / len(scores), scores
 
 

@@ -56,6 +56,5 @@ def next_state(previous: CareState, text: str | None) -> CareState:
     return CareState(sensed.label, anxiety, turns, (previous.trend + (sensed.label,))[-TREND_LENGTH:], mode)
 
 
-def after_handoff(_slots: dict) -> dict:
-    """Slots to set once a person has been called: the count starts again."""
-    return {"distress_turns": 0.0, "care_mode": None}
+# Slots to set once a person has been called: the count starts again.
+AFTER_HANDOFF = {"distress_turns": 0.0, "care_mode": None}

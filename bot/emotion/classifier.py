@@ -57,7 +57,9 @@ def cue_features(texts: list[str]) -> np.ndarray:
 
 def features(texts: list[str]) -> np.ndarray:
     cut = [text[:MAX_CHARS] if text.strip() else "-" for text in texts]
-    return np.hstack([encoders.encode(ENCODER, cut), cue_features(cut)])
+    # One live message: through the encoder's message cache, which retrieval then reuses.
+    vectors = encoders.encode_message(ENCODER, cut[0]) if len(cut) == 1 else encoders.encode(ENCODER, cut)
+    return np.hstack([vectors, cue_features(cut)])
 
 
 class EmotionClassifier:

@@ -22,16 +22,23 @@ from bot.knowledge.sources import KNOWLEDGE_DIR
 CALIBRATION_FILE = KNOWLEDGE_DIR / "calibration.yml"
 
 
-def _matrix(retriever: Retriever, questions: list[dict]) -> np.ndarray:
-    return np.array([[retriever.features(q["q"], q["lang"])[0][name] for name in FEATURES] for q in questions])
+def _rows(retriever: Retriever, questions: list[dict]) -> list[tuple[list[float], str]]:
+    """Per question: its feature values and the entry the retriever ranks first (one search each)."""
+    rows = []
+    for question in questions:
+        values, hits = retriever.features(question["q"], question["lang"])
+        rows.append(([values[name] for name in FEATURES], hits[0].entry_id))
+    return rows
 
 
 def fit(retriever: Retriever, calibration: dict) -> dict:
     answerable, unanswerable = calibration["answerable"], calibration["unanswerable"]
     # An answerable question whose entry is not even the top hit is not a reliable answer either.
-    right = [q for q in answerable if retriever.search(q["q"], q["lang"], 1)[0].entry_id == q["expect"]]
-    x = np.vstack([_matrix(retriever, right), _matrix(retriever, unanswerable)])
-    y = np.array([1] * len(right) + [0] * len(unanswerable))
+    right = [values for (values, top), question in zip(_rows(retriever, answerable), answerable, strict=True)
+             if top == question["expect"]]
+    wrong_kind = [values for values, _ in _rows(retriever, unanswerable)]
+    x = np.array(right + wrong_kind)
+    y = np.array([1] * len(right) + [0] * len(wrong_kind))
     model = LogisticRegression(C=100.0, class_weight="balanced", max_iter=5000).fit(x, y)
     probability = model.predict_proba(x)[:, 1]
     cuts = np.unique(probability)
@@ -39,7 +46,7 @@ def fit(retriever: Retriever, calibration: dict) -> dict:
     cut = float(cuts[int(np.argmax(balanced))])
     return {"weights": {name: round(float(w), 4) for name, w in zip(FEATURES, model.coef_[0], strict=True)},
             "intercept": round(float(model.intercept_[0]), 4), "cut": round(cut, 4),
-            "fitted_on": {"answerable_top1": len(right), "unanswerable": len(unanswerable),
+            "fitted_on": {"answerable_top1": len(right), "unanswerable": len(wrong_kind),
                           "balanced_accuracy": round(float(max(balanced)), 3)}}
 
 

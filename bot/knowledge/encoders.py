@@ -100,3 +100,16 @@ def encode(name: str, texts: list[str], batch_size: int = 32, progress: bool = F
     vectors = load(name).encode(texts, batch_size=batch_size, show_progress_bar=progress,
                                 convert_to_numpy=True, normalize_embeddings=True)
     return np.asarray(vectors, dtype=np.float32)
+
+
+@functools.lru_cache(maxsize=256)
+def _encode_one(name: str, text: str) -> np.ndarray:
+    vector = encode(name, [text])
+    vector.setflags(write=False)  # shared by every caller: nobody may change it
+    return vector
+
+
+def encode_message(name: str, text: str) -> np.ndarray:
+    """One customer message as a (1, d) array, remembered for a while: the action server
+    embeds each message for emotion sensing and, on an FAQ turn, again for retrieval."""
+    return _encode_one(name, text)

@@ -64,7 +64,7 @@ class Retriever:
 
     def _search(self, query: str, language: str, k: int) -> tuple[list[Hit], float]:
         """Best entries (one hit per entry, best first) and the query's mean score."""
-        vector = encoders.encode(self.encoder, [query])
+        vector = encoders.encode_message(self.encoder, query)
         loaded = self.loaded
         scores, rows = loaded.index.search(vector, min(loaded.index.ntotal, 8 * k))
         hits: dict[str, Hit] = {}

@@ -7,6 +7,7 @@ the knowledge base and the suitability gate read one source, never two copies.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,12 @@ def load_passages(root: Path = KNOWLEDGE_DIR) -> list[Passage]:
     return passages
 
 
-def source_files(root: Path = KNOWLEDGE_DIR) -> list[Path]:
-    """The files an index is built from (for change detection)."""
-    return _entry_files(root) + [catalogue.catalogue_path()]
+@functools.lru_cache(maxsize=1)
+def _reviewed_by_key() -> dict[str, Passage]:
+    return {p.key: p for p in load_passages()}
+
+
+def passage(key: str) -> Passage:
+    """One reviewed passage by key ("edu-market-fall:zh"), read from knowledge/ once per process
+    (like the index, an edited knowledge file takes effect when the servers restart)."""
+    return _reviewed_by_key()[key]

@@ -2,7 +2,7 @@ import asyncio
 
 from actions.knowledge import ActionAnswerKnowledge
 from bot.compliance import audit, risk_profile, rulebook
-from bot.knowledge.sources import load_passages
+from bot.knowledge.sources import passage
 
 
 def answer(dispatcher, tracker):
@@ -14,7 +14,7 @@ def test_faq_question_is_answered_with_the_passage_and_its_title(dispatcher, tra
     responses = answer(dispatcher, tracker_factory("有人自称公安让我把钱转到安全账户", intent="ask_faq"))
     assert responses[0] == "utter_kb_answer"
     first = dispatcher.messages[0]
-    source = next(p for p in load_passages() if p.key == "fraud-police-impersonation:zh")
+    source = passage("fraud-police-impersonation:zh")
     assert (first["title"], first["passage"]) == (source.title, source.text)
 
 

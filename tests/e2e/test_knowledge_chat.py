@@ -1,11 +1,7 @@
 """FAQ questions answered from the FAISS knowledge base through both running servers."""
 
-from bot.knowledge.sources import load_passages
+from bot.knowledge.sources import passage as _passage
 from tests.e2e.conftest import said
-
-
-def _passage(key: str):
-    return next(p for p in load_passages() if p.key == key)
 
 
 def test_chinese_faq_is_answered_with_the_reviewed_passage_and_its_source(chat):

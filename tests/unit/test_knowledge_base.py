@@ -7,7 +7,7 @@ import pytest
 from bot import settings
 from bot.compliance import catalogue, guard
 from bot.knowledge import index, retriever
-from bot.knowledge.sources import KNOWLEDGE_DIR, load_passages
+from bot.knowledge.sources import KNOWLEDGE_DIR, load_passages, passage
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +87,21 @@ def test_huge_and_binary_looking_questions_do_not_break_retrieval(shared_retriev
 def test_answers_quote_the_reviewed_text_so_every_number_comes_from_it(shared_retriever):
     for question in ("转账限额是多少", "how much is the SMS alert fee", "境外取现手续费多少"):
         language = "zh" if re.search("[\u4e00-\u9fff]", question) else "en"
-        passage = shared_retriever.answer(question, language).best.passage
-        source = next(p for p in load_passages() if p.key == passage.key)
-        assert passage.text == source.text
+        quoted = shared_retriever.answer(question, language).best.passage
+        assert quoted.text == passage(quoted.key).text
+
+
+def test_a_message_is_embedded_once_for_emotion_and_retrieval(shared_retriever):
+    import numpy as np
+
+    from bot.emotion import classifier
+    from bot.knowledge import encoders
+
+    text = "转账限额是多少呀，急"
+    before = encoders._encode_one.cache_info()
+    classifier.EmotionClassifier().classify(text)
+    shared_retriever.answer(text, "zh")
+    after = encoders._encode_one.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
+    assert np.allclose(encoders.encode_message(encoders.DEFAULT_ENCODER, text),
+                       encoders.encode(encoders.DEFAULT_ENCODER, [text]))
