@@ -65,4 +65,4 @@ def bench_servers(prefix: str):
     from bot.servers import Servers
 
     os.environ.setdefault("ANXIN_STATE_DIR", tempfile.mkdtemp(prefix=f"anxin-{prefix}-"))
-    return Servers(rasa_port=5205, action_port=5255)
+    return Servers(rasa_port=5205, action_port=5255, copilot_port=5277)

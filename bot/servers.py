@@ -25,6 +25,9 @@ RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 ACTIONS_PYTHON = ROOT / ".venv-actions" / "bin" / "python"
 MODEL = ROOT / "models" / "anxin.tar.gz"
 HOST = "127.0.0.1"
+# credentials.yml reads the WeChat settings from the environment; unset, the channel is off.
+WECHAT_DEFAULTS = {"WECHAT_TOKEN": "", "WECHAT_APP_ID": "", "WECHAT_APP_SECRET": "",
+                   "WECHAT_ENCODING_AES_KEY": "", "WECHAT_API_BASE": "https://api.weixin.qq.com"}
 
 
 def _state_dir() -> Path:
@@ -45,7 +48,9 @@ class Servers:
 
     rasa_port: int = 5005
     action_port: int = 5055
+    copilot_port: int = 5077
     token: str = field(default_factory=lambda: os.environ.get("ANXIN_API_TOKEN") or secrets.token_hex(16))
+    copilot_token: str = field(default_factory=lambda: os.environ.get("ANXIN_COPILOT_TOKEN") or secrets.token_hex(16))
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     started_in: float = 0.0
 
@@ -57,13 +62,18 @@ class Servers:
     def action_url(self) -> str:
         return f"http://{HOST}:{self.action_port}"
 
+    @property
+    def copilot_url(self) -> str:
+        return f"http://{HOST}:{self.copilot_port}"
+
     def _env(self) -> dict[str, str]:
         # Both servers share the machine: one encoder thread in the action server, and OpenMP
         # threads that sleep when idle instead of spinning on the Rasa server's core.
-        env = {"ANXIN_ENCODER_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", **os.environ}
+        env = {"ANXIN_ENCODER_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", **WECHAT_DEFAULTS, **os.environ}
         env.update(PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false", SANIC_HOST=HOST,
                    ANXIN_ACTION_URL=f"{self.action_url}/webhook", HF_HUB_OFFLINE="1",
-                   TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
+                   TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1", ANXIN_API_TOKEN=self.token,
+                   ANXIN_COPILOT_TOKEN=self.copilot_token, ANXIN_RASA_URL=self.rasa_url)
         return env
 
     def _spawn(self, name: str, command: list[str]) -> None:
@@ -82,6 +92,12 @@ class Servers:
                              "--auth-token", self.token, "--interface", HOST, "--port", str(self.rasa_port),
                              "--model", str(MODEL), "--endpoints", "endpoints.yml",
                              "--credentials", "credentials.yml"])
+
+    def start_copilot(self) -> None:
+        self._spawn("copilot", [str(ACTIONS_PYTHON), "-m", "bot.copilot.service", "--port", str(self.copilot_port)])
+
+    def copilot_ready(self) -> bool:
+        return (_get_json(f"{self.copilot_url}/health") or {}).get("status") == "ok"
 
     def actions_ready(self) -> bool:
         return (_get_json(f"{self.action_url}/health") or {}).get("status") == "ok"
@@ -109,9 +125,11 @@ class Servers:
         began = time.monotonic()
         self.start_actions()
         self.start_rasa()
+        self.start_copilot()
         try:
             self.wait(self.actions_ready, "actions", timeout)
             self.wait(self.rasa_ready, "rasa", timeout)
+            self.wait(self.copilot_ready, "copilot", timeout)
         except Exception:
             self.stop()
             raise
@@ -144,15 +162,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Run the Anxin Rasa server and action server.")
     parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("ANXIN_RASA_PORT", 5005)))
     parser.add_argument("--action-port", type=int, default=int(os.environ.get("ANXIN_ACTION_PORT", 5055)))
+    parser.add_argument("--copilot-port", type=int, default=int(os.environ.get("ANXIN_COPILOT_PORT", 5077)))
     args = parser.parse_args()
-    servers = Servers(rasa_port=args.rasa_port, action_port=args.action_port)
-    print(f"Starting the action server (:{args.action_port}) and the Rasa server (:{args.rasa_port})...", flush=True)
+    servers = Servers(rasa_port=args.rasa_port, action_port=args.action_port, copilot_port=args.copilot_port)
+    print(f"Starting the action server (:{args.action_port}), the Rasa server (:{args.rasa_port}) "
+          f"and the agent copilot (:{args.copilot_port})...", flush=True)
     servers.start()
     print(f"Anxin is up in {servers.started_in:.1f} s.\n"
           f"  Web chat:   {servers.rasa_url}/webhooks/rest/chat\n"
           f"  REST:       POST {servers.rasa_url}/webhooks/rest/webhook "
           '{"sender": "me", "message": "查余额"}\n'
           f"  socket.io:  {servers.rasa_url}/socket.io (events user_uttered / bot_uttered)\n"
+          f"  WeChat:     {servers.rasa_url}/webhooks/wechat/webhook "
+          f"({'configured' if os.environ.get('WECHAT_TOKEN') else 'off: set WECHAT_TOKEN'})\n"
+          f"  Copilot:    {servers.copilot_url}/copilot  (agent token: {servers.copilot_token})\n"
           f"  HTTP API token: {servers.token}\n"
           f"  Logs:       {_state_dir() / 'logs'}\n"
           "Press Ctrl-C to stop.", flush=True)

@@ -76,12 +76,21 @@ def parse_body(body: bytes) -> Inbound:
         raise InboundError(400, '"message" must be a string')
     if metadata is not None and not isinstance(metadata, dict):
         raise InboundError(400, '"metadata" must be a JSON object when given')
+    return Inbound(sender, dialogue_text(message), metadata)
+
+
+def dialogue_text(message: str) -> str:
+    """What the dialogue receives for a customer's ``message``, for every channel.
+
+    Cleaned; an empty or whitespace-only message becomes ``/empty_message``, one without any
+    word character ``/nlu_fallback``; one longer than the limit raises InboundError(413).
+    """
     text = clean_text(message)
     limit = settings.max_message_chars()
     if len(text) > limit:
         raise InboundError(413, f"message is too long: {len(text)} characters, the limit is {limit}")
     if not text:
-        text = EMPTY_MESSAGE_INTENT
-    elif not _WORD.search(text):
-        text = WORDLESS_MESSAGE_INTENT
-    return Inbound(sender, text, metadata)
+        return EMPTY_MESSAGE_INTENT
+    if not _WORD.search(text):
+        return WORDLESS_MESSAGE_INTENT
+    return text

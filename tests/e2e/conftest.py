@@ -16,6 +16,7 @@ import requests
 import yaml
 
 from bot.servers import Servers
+from tests.fakes.wechat import FakeWeChatApi, WeChatCaller, new_aes_key
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -26,15 +27,29 @@ def isolated_state():
     """Override the unit-test fixture: the servers keep one state folder for the session."""
 
 
+WECHAT = {"WECHAT_TOKEN": "anxin-e2e-token", "WECHAT_APP_ID": "wx0123456789abcdef",
+          "WECHAT_APP_SECRET": "e2e-secret", "WECHAT_ENCODING_AES_KEY": new_aes_key()}
+
+
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory):
+def wechat_api():
+    """WeChat's API servers, faked on 127.0.0.1; the connector under test is configured to use them."""
+    fake = FakeWeChatApi(WECHAT["WECHAT_APP_ID"], WECHAT["WECHAT_APP_SECRET"]).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory, wechat_api):
     state = tmp_path_factory.mktemp("e2e-state")
+    os.environ.update(WECHAT, WECHAT_API_BASE=wechat_api.url)
     os.environ["ANXIN_STATE_DIR"] = str(state)
     rules = state / "rules.yml"  # a copy the tests may edit while the servers run
     rules.write_text((ROOT / "bot" / "compliance" / "rules.yml").read_text(encoding="utf-8"), encoding="utf-8")
     os.environ["ANXIN_COMPLIANCE_RULES"] = str(rules)
     running = Servers(rasa_port=int(os.environ.get("ANXIN_E2E_RASA_PORT", 5105)),
-                      action_port=int(os.environ.get("ANXIN_E2E_ACTION_PORT", 5155)))
+                      action_port=int(os.environ.get("ANXIN_E2E_ACTION_PORT", 5155)),
+                      copilot_port=int(os.environ.get("ANXIN_E2E_COPILOT_PORT", 5177)))
     running.start(timeout=240)
     yield running
     running.stop()
@@ -57,6 +72,13 @@ class Chat:
 
     def texts(self, message: str) -> list[str]:
         return [m.get("text", "") for m in self.say(message)]
+
+
+@pytest.fixture
+def wechat(servers):
+    """WeChat's side of the official account, posting callbacks to the running connector."""
+    return WeChatCaller(f"{servers.rasa_url}/webhooks/wechat/webhook", WECHAT["WECHAT_TOKEN"],
+                        WECHAT["WECHAT_APP_ID"], WECHAT["WECHAT_ENCODING_AES_KEY"])
 
 
 @pytest.fixture

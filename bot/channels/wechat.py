@@ -1,0 +1,281 @@
+"""WeChat official account (公众号) as a Rasa input channel: ``/webhooks/wechat/webhook``.
+
+WeChat gives a server 5 seconds, then retries the same message up to three times. So every
+callback is checked and read (``wechat_protocol``), its dialogue turn is started once per
+MsgId (a retry joins the turn already running, never a second one), and the answer goes back:
+
+- passively, as the XML reply, when the dialogue answers within ``ANXIN_WECHAT_PASSIVE_SECONDS``
+  (default 4.5 s): all bot messages merged into one text, split at 2048 bytes with the parts
+  after the first sent through the customer-service API;
+- otherwise the reply is ``success`` and the whole answer follows through the customer-service
+  API (``wechat_api``), with the one shared access_token.
+
+A handoff is answered with ``transfer_customer_service`` (WeChat routes the follower to staff)
+and the bot's handoff text follows through the API. Quick-reply buttons, which WeChat text
+cannot show, become numbered choices the follower answers with a digit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import time
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels import wechat_protocol as protocol
+from bot.channels.inbound import InboundError, dialogue_text
+from bot.channels.wechat_api import (
+    DEFAULT_API_BASE,
+    MAX_MESSAGES_PER_ANSWER,
+    AccessTokenHolder,
+    CustomerServiceSender,
+)
+from bot.compliance.masking import mask
+
+logger = logging.getLogger(__name__)
+TEXTS = protocol.TEXTS
+SUCCESS = "success"  # WeChat's "received, nothing to say now"
+TURN_MEMORY_SECONDS = 600  # WeChat retries within ~15 s; keep turns well past that
+MAX_TURNS_REMEMBERED = 50_000
+CHOICE_MEMORY_SECONDS = 1800
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass
+class Answer:
+    """What the dialogue said: text parts (already merged and split) and whether it handed off."""
+
+    parts: list[str]
+    handoff: bool = False
+
+
+@dataclass
+class Turn:
+    """One follower message (or event) and its dialogue turn, shared by WeChat's retries."""
+
+    task: asyncio.Task
+    mode: str | None = None  # None while undecided, then "passive" or "async"
+    passive_xml: str | None = None
+    created: float = field(default_factory=time.monotonic)
+
+
+class TurnMemory:
+    """Recent turns by de-duplication key, bounded in time and size."""
+
+    def __init__(self, seconds: float = TURN_MEMORY_SECONDS, size: int = MAX_TURNS_REMEMBERED) -> None:
+        self.seconds, self.size = seconds, size
+        self._turns: OrderedDict[str, Turn] = OrderedDict()
+
+    def get(self, key: str) -> Turn | None:
+        return self._turns.get(key)
+
+    def put(self, key: str, turn: Turn) -> None:
+        self._turns[key] = turn
+        now = time.monotonic()
+        while self._turns:
+            oldest_key, oldest = next(iter(self._turns.items()))
+            if len(self._turns) <= self.size and now - oldest.created < self.seconds:
+                break
+            if not oldest.task.done() and len(self._turns) <= self.size:
+                break  # never forget a turn still running
+            self._turns.pop(oldest_key)
+
+
+def passive_seconds() -> float:
+    """How long a callback waits for the dialogue before answering ``success``."""
+    return float(os.environ.get("ANXIN_WECHAT_PASSIVE_SECONDS", "4.5"))
+
+
+def merge_messages(messages: list[dict[str, Any]]) -> tuple[str, list[str], bool]:
+    """Bot messages -> one text, the payloads of its numbered choices, and the handoff flag."""
+    texts: list[str] = []
+    payloads: list[str] = []
+    handoff = False
+    for message in messages:
+        if message.get("text"):
+            texts.append(message["text"])
+        if (message.get("custom") or {}).get("handoff"):
+            handoff = True
+        buttons = message.get("buttons") or []
+        if buttons:
+            language = "zh" if _CJK.search("".join(texts)) else "en"
+            lines = [TEXTS["choices_hint"][language]]
+            for button in buttons:
+                payloads.append(button.get("payload") or button.get("title", ""))
+                lines.append(f"{len(payloads)}. {button.get('title', '')}")
+            texts.append("\n".join(lines))
+    return "\n\n".join(texts), payloads, handoff
+
+
+class WeChatInput(InputChannel):
+    """The connector; credentials.yml fills token, app_id, app_secret, encoding_aes_key, api_base."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "wechat"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> WeChatInput:
+        credentials = credentials or {}
+        return cls(protocol.Credentials(token=credentials.get("token") or "",
+                                        app_id=credentials.get("app_id") or "",
+                                        app_secret=credentials.get("app_secret") or "",
+                                        encoding_aes_key=credentials.get("encoding_aes_key") or ""),
+                   api_base=credentials.get("api_base") or DEFAULT_API_BASE)
+
+    def __init__(self, credentials: protocol.Credentials, api_base: str = DEFAULT_API_BASE) -> None:
+        self.credentials = credentials
+        self.tokens = AccessTokenHolder(api_base, credentials.app_id, credentials.app_secret)
+        self.sender = CustomerServiceSender(self.tokens)
+        self.turns = TurnMemory()
+        self.choices: dict[str, tuple[float, list[str]]] = {}
+        self._background: set[asyncio.Task] = set()
+        self.wait_seconds = passive_seconds()
+
+    # -- the dialogue -------------------------------------------------------------------
+
+    def _resolve_choice(self, openid: str, text: str) -> str:
+        """A digit answering the numbered choices of the bot's last message -> its payload."""
+        remembered = self.choices.get(openid)
+        digits = unicodedata.normalize("NFKC", text).strip().rstrip(".。")
+        if remembered and digits.isdigit() and time.monotonic() - remembered[0] < CHOICE_MEMORY_SECONDS:
+            index = int(digits) - 1
+            if 0 <= index < len(remembered[1]):
+                return remembered[1][index]
+        return text
+
+    def _dialogue_input(self, callback: protocol.Callback) -> str | Answer:
+        """The text for the dialogue, or an Answer given without it."""
+        if callback.kind == "event":
+            if callback.event == "subscribe":
+                return TEXTS["subscribe"]
+            if callback.event == "click":
+                return TEXTS["menu"].get(callback.event_key) or Answer([TEXTS["unknown_menu"]])
+            return Answer([])  # unsubscribe, view, location, ...: nothing to say
+        if callback.kind != "text" and not (callback.kind == "voice" and callback.text):
+            return Answer([TEXTS["non_text"]])
+        try:
+            return dialogue_text(self._resolve_choice(callback.openid, callback.text))
+        except InboundError:
+            return Answer([TEXTS["too_long"]])
+
+    async def _answer(self, callback: protocol.Callback,
+                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Answer:
+        given = self._dialogue_input(callback)
+        if isinstance(given, Answer):
+            return given
+        collector = CollectingOutputChannel()
+        try:
+            await on_new_message(UserMessage(given, collector, callback.openid, input_channel=self.name(),
+                                             metadata={"wechat_account": callback.account}))
+        except Exception:  # noqa: BLE001 - the follower still gets an answer
+            logger.exception("Dialogue failed for WeChat follower %s", mask(callback.openid))
+            return Answer([TEXTS["failure"]])
+        merged, payloads, handoff = merge_messages(collector.messages)
+        if payloads:
+            self.choices[callback.openid] = (time.monotonic(), payloads)
+        else:
+            self.choices.pop(callback.openid, None)
+        parts = protocol.split_for_wechat(merged) if merged.strip() else [TEXTS["no_reply"]]
+        return Answer(parts[:MAX_MESSAGES_PER_ANSWER], handoff)
+
+    # -- delivery -----------------------------------------------------------------------
+
+    def _send_later(self, openid: str, parts: list[str]) -> None:
+        if not parts:
+            return
+        task = asyncio.get_running_loop().create_task(self.sender.send_texts(openid, parts))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _deliver_after_deadline(self, openid: str, task: asyncio.Task) -> None:
+        answer = Answer([TEXTS["failure"]]) if task.cancelled() or task.exception() else task.result()
+        self._send_later(openid, answer.parts)
+
+    def _decide_passive(self, callback: protocol.Callback, turn: Turn) -> None:
+        answer: Answer = turn.task.result()
+        turn.mode = "passive"
+        if not answer.parts:
+            turn.passive_xml = None
+        elif answer.handoff:
+            turn.passive_xml = protocol.transfer_reply(callback)
+            self._send_later(callback.openid, answer.parts)
+        else:
+            turn.passive_xml = protocol.text_reply(callback, answer.parts[0])
+            self._send_later(callback.openid, answer.parts[1:])
+
+    async def _reply(self, callback: protocol.Callback, turn: Turn, args: dict[str, str]) -> HTTPResponse:
+        if turn.mode is None:
+            await asyncio.wait({turn.task}, timeout=self.wait_seconds)
+            if turn.mode is None:
+                if turn.task.done() and not turn.task.cancelled() and turn.task.exception() is None:
+                    self._decide_passive(callback, turn)
+                else:
+                    turn.mode = "async"
+                    turn.task.add_done_callback(lambda t: self._deliver_after_deadline(callback.openid, t))
+        if turn.mode == "async" or turn.passive_xml is None:
+            return response.text(SUCCESS)
+        sealed = protocol.seal(self.credentials, callback, turn.passive_xml,
+                               args.get("nonce", ""), args.get("timestamp") or str(int(time.time())))
+        return response.text(sealed, content_type="application/xml; charset=utf-8")
+
+    # -- HTTP -----------------------------------------------------------------------------
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("anxin_wechat", __name__)
+
+        def not_configured() -> HTTPResponse | None:
+            if self.credentials.token:
+                return None
+            return response.text("the WeChat channel is not configured (set WECHAT_TOKEN)", status=503)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok" if self.credentials.token else "not configured",
+                                  "secure_mode": bool(self.credentials.encoding_aes_key)})
+
+        @webhook.route("/webhook", methods=["GET"])
+        async def verify(request: Request) -> HTTPResponse:
+            refused = not_configured()
+            if refused:
+                return refused
+            try:
+                return response.text(protocol.verify_url(self.credentials, _args(request)))
+            except protocol.CallbackError as error:
+                return response.text(error.message, status=error.status)
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            refused = not_configured()
+            if refused:
+                return refused
+            args = _args(request)
+            try:
+                callback = protocol.read_callback(self.credentials, args, request.body or b"")
+            except protocol.CallbackError as error:
+                logger.warning("Refused a WeChat callback: %s", error.message)
+                return response.text(error.message, status=error.status)
+            turn = self.turns.get(callback.dedupe_key)
+            if turn is None:  # the first delivery; retries find it and join
+                task = asyncio.get_running_loop().create_task(self._answer(callback, on_new_message))
+                turn = Turn(task)
+                self.turns.put(callback.dedupe_key, turn)
+            return await self._reply(callback, turn, args)
+
+        return webhook
+
+
+def _args(request: Request) -> dict[str, str]:
+    return {key: request.args.get(key) or "" for key in request.args}
+

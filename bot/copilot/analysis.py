@@ -1,0 +1,143 @@
+"""What the copilot shows an agent for one customer utterance, and the check of an agent's draft.
+
+Each feature (intent, emotion, suggested reply, knowledge, alerts) runs on its own: one that
+fails returns ``{"error": ...}`` in its place and the others still arrive, because an agent on
+a live call is better served by four answers than by none. The suggested reply is the bot's
+own answer (a shadow conversation on the Rasa server, so the same dialogue, the same guard),
+checked once more by the compliance guard before it is offered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.compliance import catalogue, guard, risk_profile, suitability
+from bot.copilot import store
+from bot.copilot.rasa_client import RasaClient
+from bot.emotion import classifier
+from bot.knowledge import retriever
+from bot.language import detect_language
+
+logger = logging.getLogger(__name__)
+KNOWLEDGE_SNIPPETS = 3
+NEGATIVE = ("anxious", "angry", "distressed")
+
+
+@lru_cache(maxsize=1)
+def texts() -> dict:
+    return yaml.safe_load((Path(__file__).with_name("texts.yml")).read_text(encoding="utf-8"))
+
+
+async def _feature(name: str, work) -> Any:
+    try:
+        return await work
+    except Exception as error:  # noqa: BLE001 - reported beside the other features
+        logger.exception("copilot feature %s failed", name)
+        return {"error": f"{name} unavailable: {type(error).__name__}: {error}"[:300]}
+
+
+def _in_thread(function, *args):
+    return asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+
+def _emotion(text: str) -> dict:
+    found = classifier.shared().classify(text)
+    return {"label": found.label, "score": round(found.scores.get(found.label, 0.0), 3),
+            "anxiety": round(found.anxiety, 3), "scores": {k: round(v, 3) for k, v in found.scores.items()}}
+
+
+def _knowledge(text: str, language: str) -> dict:
+    answer = retriever.shared().answer(text, language)
+    threshold = float(retriever.shared().settings.get("copilot_min_confidence", 0.5))
+    snippets = [{"type": "knowledge", "title": hit.passage.title, "text": hit.passage.text,
+                 "source": hit.passage.source, "entry_id": hit.entry_id, "score": round(hit.score, 3),
+                 "product_id": hit.passage.product_id}
+                for hit in answer.hits[:KNOWLEDGE_SNIPPETS]]
+    return {"confidence": round(answer.confidence, 3), "reliable": answer.reliable,
+            "shown": answer.confidence >= threshold, "snippets": snippets if answer.confidence >= threshold else []}
+
+
+def _names(products) -> str:
+    return "、".join(f"{p.name.get('zh') or p.id}({p.risk})" for p in products)
+
+
+def _alerts(text: str, customer_id: str | None, emotion: dict | None, trend: list[dict],
+            knowledge: dict | None) -> list[dict]:
+    messages = texts()["alerts"]
+    alerts: list[dict] = []
+    label = (emotion or {}).get("label")
+    feeling = texts()["emotions"].get(label, label)
+    recent = [t.get("emotion") for t in trend[-3:]]
+    if len(recent) >= 2 and all(e in NEGATIVE for e in recent[-2:]):
+        alerts.append({"type": "alert", "rule": "distress_trend",
+                       "message": messages["distress_trend"].format(turns=len(recent), emotion=feeling)})
+    product_hits = [s for s in (knowledge or {}).get("snippets", []) if s.get("product_id")]
+    about_products = bool(catalogue.named_in(text) or suitability.requested_types(text) or product_hits)
+    if not about_products:
+        if label in NEGATIVE:
+            alerts.append({"type": "alert", "rule": "emotional",
+                           "message": messages["emotional"].format(emotion=feeling)})
+        return alerts
+    profile = risk_profile.current(customer_id) if customer_id else None
+    decision = suitability.decide(profile, text, label if label in NEGATIVE else None)
+    if decision.kind != "suggest":
+        alerts.append({"type": "alert", "rule": decision.kind, "products": [p.id for p in decision.products],
+                       "message": messages[decision.kind].format(
+                           emotion=feeling, level=profile.level if profile else "-",
+                           products=_names(decision.products))})
+    return alerts
+
+
+async def analyse(rasa: RasaClient, call_id: str, text: str, customer_id: str | None) -> dict:
+    """Every copilot feature for one customer utterance of call ``call_id``."""
+    language = detect_language(text)
+    intent_work = _feature("intent", rasa.parse(text))
+    reply_work = _feature("suggested_reply", _suggested_reply(rasa, call_id, text))
+    emotion_work = _feature("emotion", _in_thread(_emotion, text))
+    knowledge_work = _feature("knowledge", _in_thread(_knowledge, text, language))
+    intent, reply, emotion, knowledge = await asyncio.gather(intent_work, reply_work, emotion_work, knowledge_work)
+    ok_emotion = emotion if "error" not in emotion else None
+    turn_id = await _in_thread(store.add_turn, call_id, text, intent.get("name"),
+                               ok_emotion and ok_emotion["label"], ok_emotion and ok_emotion["anxiety"])
+    trend = await _in_thread(store.trend, call_id)
+    if ok_emotion:
+        emotion = {**emotion, "trend": trend}
+    alerts = await _feature("alerts", _in_thread(_alerts, text, customer_id, ok_emotion, trend,
+                                                 knowledge if "error" not in knowledge else None))
+    return {"call_id": call_id, "turn_id": turn_id, "language": language, "intent": intent,
+            "emotion": emotion, "suggested_reply": reply, "knowledge": knowledge, "alerts": alerts}
+
+
+async def _suggested_reply(rasa: RasaClient, call_id: str, text: str) -> dict:
+    messages = await rasa.bot_reply(f"copilot:{call_id}", text)
+    parts = [m["text"] for m in messages if m.get("text")]
+    violations: list[guard.Violation] = []
+    for index, part in enumerate(parts):
+        violations += guard.check_message(part, parts[:index])
+    buttons = [b.get("title") for m in messages for b in (m.get("buttons") or [])]
+    return {"type": "reply", "source": "anxin-dialogue", "text": "\n\n".join(parts), "quick_replies": buttons,
+            "handoff": any((m.get("custom") or {}).get("handoff") for m in messages),
+            "compliant": not violations, "violations": [v.rule for v in violations]}
+
+
+def check_draft(text: str, customer_id: str | None) -> dict:
+    """An agent's draft before it is sent: forbidden wording, a product without the warning,
+    a product above the customer's risk level."""
+    messages = texts()["draft"]
+    findings = [{"rule": v.rule, "evidence": v.evidence, "message": messages.get(v.rule, v.rule)}
+                for v in guard.check_message(text)]
+    named = catalogue.named_in(text)
+    profile = risk_profile.current(customer_id) if customer_id else None
+    if named and profile is not None:
+        above = [p for p in named if p.risk_rank > profile.rank]
+        if above:
+            findings.append({"rule": "unsuitable_product", "evidence": ", ".join(p.id for p in above),
+                             "message": messages["unsuitable_product"].format(products=_names(above),
+                                                                              level=profile.level)})
+    return {"ok": not findings, "findings": findings}

@@ -1,0 +1,90 @@
+"""What the copilot remembers: each analysed customer utterance of a call (for the emotion
+trend) and each agent verdict on a suggestion (used / edited / rejected, to measure quality).
+
+Stored in the compliance database (``ANXIN_AUDIT_DB_URL``), texts masked like the audit trail.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import Column, DateTime, Float, Integer, String, Text, func, select
+from sqlalchemy.orm import declarative_base
+
+from bot import db, settings
+from bot.compliance.masking import mask
+
+Base = declarative_base()
+VERDICTS = ("used", "edited", "rejected")
+SUGGESTION_KINDS = ("reply", "knowledge", "alert")
+TREND_TURNS = 20
+
+
+class CopilotTurn(Base):
+    __tablename__ = "copilot_turns"
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    call_id = Column(String(128), nullable=False, index=True)
+    at = Column(DateTime(timezone=True), nullable=False)
+    text = Column(Text, nullable=False)
+    intent = Column(String(64))
+    emotion = Column(String(16))
+    anxiety = Column(Float)
+
+
+class CopilotFeedback(Base):
+    __tablename__ = "copilot_feedback"
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    at = Column(DateTime(timezone=True), nullable=False)
+    call_id = Column(String(128), nullable=False, index=True)
+    turn_id = Column(Integer, nullable=False)
+    kind = Column(String(16), nullable=False)
+    verdict = Column(String(16), nullable=False)
+    agent = Column(String(64), nullable=False)
+    final_text = Column(Text)
+
+
+def _session():
+    return db.sessions(settings.audit_db_url(), Base.metadata)()
+
+
+def add_turn(call_id: str, text: str, intent: str | None, emotion: str | None, anxiety: float | None) -> int:
+    with _session() as session:
+        row = CopilotTurn(call_id=call_id, at=datetime.now(timezone.utc), text=mask(text),
+                          intent=intent, emotion=emotion, anxiety=anxiety)
+        session.add(row)
+        session.commit()
+        return row.id
+
+
+def trend(call_id: str) -> list[dict]:
+    """The call's emotions so far, oldest first (the last TREND_TURNS)."""
+    with _session() as session:
+        rows = session.scalars(select(CopilotTurn).where(CopilotTurn.call_id == call_id)
+                               .order_by(CopilotTurn.id.desc()).limit(TREND_TURNS)).all()
+        return [{"turn_id": r.id, "emotion": r.emotion, "anxiety": r.anxiety} for r in reversed(rows)]
+
+
+def turn_exists(call_id: str, turn_id: int) -> bool:
+    with _session() as session:
+        row = session.get(CopilotTurn, turn_id)
+        return row is not None and row.call_id == call_id
+
+
+def add_feedback(call_id: str, turn_id: int, kind: str, verdict: str, agent: str, final_text: str | None) -> int:
+    with _session() as session:
+        row = CopilotFeedback(at=datetime.now(timezone.utc), call_id=call_id, turn_id=turn_id, kind=kind,
+                              verdict=verdict, agent=agent, final_text=mask(final_text) if final_text else None)
+        session.add(row)
+        session.commit()
+        return row.id
+
+
+def feedback_counts() -> dict[str, dict[str, int]]:
+    """{kind: {verdict: count}}: how often agents used, edited or rejected each suggestion kind."""
+    with _session() as session:
+        rows = session.execute(select(CopilotFeedback.kind, CopilotFeedback.verdict, func.count())
+                               .group_by(CopilotFeedback.kind, CopilotFeedback.verdict)).all()
+    counts: dict[str, dict[str, int]] = {}
+    for kind, verdict, count in rows:
+        counts.setdefault(kind, {})[verdict] = count
+    return counts
