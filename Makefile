@@ -27,6 +27,9 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANXIN_ACTION_URL ?= http://127.0.0.1:5055/webhook
 
+CHROMEDRIVER := /usr/bin/chromedriver
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
 .PHONY: setup run test lint unit-tests rasa-side-tests story-tests e2e-tests bench audit clean
 
 setup: $(RASA_ENV)/.installed $(ACTIONS_ENV)/.installed $(MODEL) $(KB_INDEX) $(EMOTION_MODEL)
@@ -57,6 +60,12 @@ $(KB_INDEX): $(ACTIONS_ENV)/.installed $(KNOWLEDGE_SOURCES)
 $(EMOTION_MODEL): $(ACTIONS_ENV)/.installed $(EMOTION_INPUTS)
 	$(ACTIONS_ENV)/bin/python -m bot.emotion.train
 
+# Browser tests drive Debian's chromium + chromium-driver (Playwright's browser download does not
+# work here); CJK fonts make the screenshots in results/screenshots readable.
+$(CHROMEDRIVER):
+	$(SUDO) apt-get install -y -q chromium chromium-driver fonts-noto-cjk || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver fonts-noto-cjk; }
+
 run: setup
 	$(ACTIONS_ENV)/bin/python -m bot.servers
 
@@ -73,7 +82,7 @@ story-tests: $(MODEL)
 	$(RASA_ENV)/bin/rasa test core --e2e --model $(MODEL) --stories tests/test_stories \
 	  --fail-on-prediction-errors --out results/stories
 
-e2e-tests: setup
+e2e-tests: setup $(CHROMEDRIVER)
 	$(ACTIONS_ENV)/bin/python -m pytest -q tests/e2e
 
 test: setup lint unit-tests rasa-side-tests story-tests e2e-tests
@@ -84,6 +93,7 @@ bench: setup
 	$(ACTIONS_ENV)/bin/python -m bench.kb_retrieval
 	$(ACTIONS_ENV)/bin/python -m bench.emotion_accuracy
 	$(ACTIONS_ENV)/bin/python -m bench.rest_latency
+	$(ACTIONS_ENV)/bin/python -m bench.wechat_latency
 	$(ACTIONS_ENV)/bin/python -m bench.compliance_simulation
 
 audit: $(ACTIONS_ENV)/.installed

@@ -1,0 +1,97 @@
+"""Both pages in a real headless Chromium (Debian's chromium + chromium-driver), against the real
+servers: typing, sending, seeing the answer. Screenshots are kept in results/screenshots/."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "results" / "screenshots"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                 "--window-size=1280,1000", "--lang=zh-CN"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+def wait_for(driver, condition, timeout: float = 30):
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def bot_texts(driver) -> list[str]:
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#log .msg.bot")]
+
+
+def send(driver, text: str) -> None:
+    before = len(bot_texts(driver))
+    box = driver.find_element(By.ID, "text")
+    box.send_keys(text)
+    driver.find_element(By.ID, "send").click()
+    wait_for(driver, lambda d: len(bot_texts(d)) > before)
+
+
+def test_web_chat_answers_offers_quick_replies_and_shows_the_handoff(servers, browser):
+    browser.get(f"{servers.rasa_url}/webhooks/rest/chat")
+    browser.execute_script("localStorage.clear()")
+    browser.refresh()
+    send(browser, "查余额")
+    assert any("12,345.67" in t for t in bot_texts(browser)), bot_texts(browser)
+    send(browser, "给张三转账100元")
+    cancel = wait_for(browser, EC.element_to_be_clickable((By.XPATH, "//div[@class='buttons']/button[.='取消']")))
+    before = len(bot_texts(browser))
+    cancel.click()
+    wait_for(browser, lambda d: len(bot_texts(d)) > before)
+    assert "已取消本次转账" in bot_texts(browser)[-1]
+    assert not browser.find_element(By.ID, "handoff").is_displayed()
+    send(browser, "转人工")
+    wait_for(browser, EC.visibility_of_element_located((By.ID, "handoff")))
+    assert "人工" in browser.find_element(By.ID, "handoff").text
+    browser.save_screenshot(str(SCREENSHOTS / "web_chat.png"))
+
+
+def test_copilot_page_shows_every_feature_and_records_feedback(servers, browser):
+    browser.get(f"{servers.copilot_url}/copilot")
+    browser.find_element(By.ID, "token").send_keys(servers.copilot_token)
+    browser.find_element(By.ID, "customer").send_keys("demo-c2")
+    browser.find_element(By.ID, "utterance").send_keys("我想买股票基金")
+    browser.find_element(By.ID, "analyse").click()
+    wait_for(browser, EC.text_to_be_present_in_element((By.ID, "intent"), "product_inquiry"))
+    assert "calm" in browser.find_element(By.ID, "emotion").text
+    assert "C2" in browser.find_element(By.ID, "alerts").text
+    assert "合规检查通过" in browser.find_element(By.ID, "reply").text
+    assert "来源" in browser.find_element(By.ID, "knowledge").text
+    browser.find_element(By.CSS_SELECTOR, "#reply-feedback button[data-verdict='used']").click()
+    wait_for(browser, EC.text_to_be_present_in_element((By.ID, "feedback-status"), "saved: used"))
+    browser.find_element(By.ID, "draft").send_keys("安心成长股票基金保本，稳赚不赔")
+    browser.find_element(By.ID, "check").click()
+    wait_for(browser, EC.text_to_be_present_in_element((By.ID, "draft-result"), "✗"))
+    browser.find_element(By.ID, "refresh-handoffs").click()
+    wait_for(browser, EC.text_to_be_present_in_element((By.ID, "handoffs"), "#"))
+    browser.save_screenshot(str(SCREENSHOTS / "copilot.png"))
+
+
+def test_copilot_page_with_a_wrong_token_says_so(servers, browser):
+    browser.get(f"{servers.copilot_url}/copilot")
+    browser.execute_script("sessionStorage.clear()")
+    browser.refresh()
+    browser.find_element(By.ID, "token").send_keys("wrong")
+    browser.find_element(By.ID, "utterance").send_keys("你好")
+    browser.find_element(By.ID, "analyse").click()
+    wait_for(browser, EC.text_to_be_present_in_element((By.ID, "request-error"), "token"))
