@@ -109,7 +109,8 @@ def load(out_dir: Path | None = None) -> LoadedIndex:
         raise FileNotFoundError(f"no knowledge index in {out_dir}: run `python -m bot.knowledge.index`")
     manifest = json.loads((out_dir / MANIFEST_FILE).read_text())
     index = faiss.read_index(str(out_dir / INDEX_FILE))
-    passages = [Passage(**row) for row in json.loads((out_dir / PASSAGES_FILE).read_text(encoding="utf-8"))]
+    passages = [Passage(**{**row, "questions": tuple(row.get("questions") or ())})
+                for row in json.loads((out_dir / PASSAGES_FILE).read_text(encoding="utf-8"))]
     rows = json.loads((out_dir / ROWS_FILE).read_text())
     if index.ntotal != len(rows) or max(rows, default=-1) >= len(passages):
         raise ValueError(f"knowledge index in {out_dir} is inconsistent ({index.ntotal} vectors, "

@@ -19,6 +19,7 @@ from bot.settings import PROJECT_ROOT
 
 KNOWLEDGE_DIR = PROJECT_ROOT / "knowledge"
 ENTRY_FOLDERS = ("faq", "education")
+QUESTIONS_FILE = "questions.yml"
 LANGUAGES = ("zh", "en")
 PRODUCT_SHEET = {
     "zh": ("{name}（风险等级 {risk}）。期限：{term}；起购金额：{min_amount} 元；流动性：{liquidity}；"
@@ -40,17 +41,18 @@ class Passage:
     topic: str
     source: str  # file the passage came from, relative to the project
     product_id: str | None = None
+    questions: tuple[str, ...] = ()  # other ways customers ask for it (knowledge/questions.yml)
 
     @property
     def key(self) -> str:
         return f"{self.entry_id}:{self.language}"
 
     @property
-    def embedded_texts(self) -> tuple[str, str]:
+    def embedded_texts(self) -> tuple[str, ...]:
         """What the encoder sees, one vector each: the title alone (it is phrased as the
-        question a customer asks, and question-to-question similarity is sharper) and the
-        title with the text (for questions the body answers)."""
-        return self.title, f"{self.title}\n{self.text}"
+        question a customer asks, and question-to-question similarity is sharper), the title
+        with the text (for questions the body answers), and each reviewed alternative question."""
+        return (self.title, f"{self.title}\n{self.text}", *self.questions)
 
 
 def digest(encoder: str, text: str) -> str:
@@ -62,15 +64,24 @@ def _entry_files(root: Path) -> list[Path]:
     return sorted(path for folder in ENTRY_FOLDERS for path in (root / folder).glob("*.yml"))
 
 
-def _entry_passages(path: Path, root: Path) -> list[Passage]:
+def _alternative_questions(root: Path) -> dict[str, dict[str, list[str]]]:
+    path = root / QUESTIONS_FILE
+    if not path.exists():
+        return {}
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle) or {}
+
+
+def _entry_passages(path: Path, root: Path, questions: dict[str, dict[str, list[str]]]) -> list[Passage]:
     with open(path, encoding="utf-8") as handle:
         document = yaml.safe_load(handle)
     passages = []
     for entry in document["entries"]:
         for language in LANGUAGES:
+            asked = tuple(q.strip() for q in questions.get(entry["id"], {}).get(language, []))
             passages.append(Passage(entry["id"], language, entry[language]["title"].strip(),
                                     entry[language]["text"].strip(), document["topic"],
-                                    str(path.relative_to(root.parent))))
+                                    str(path.relative_to(root.parent)), questions=asked))
     return passages
 
 
@@ -92,11 +103,16 @@ def _product_passages() -> list[Passage]:
 
 def load_passages(root: Path = KNOWLEDGE_DIR) -> list[Passage]:
     """Every passage, in a stable order; entry ids must be unique across files."""
-    passages = [p for path in _entry_files(root) for p in _entry_passages(path, root)] + _product_passages()
+    questions = _alternative_questions(root)
+    passages = [p for path in _entry_files(root) for p in _entry_passages(path, root, questions)]
+    passages += _product_passages()
     keys = [p.key for p in passages]
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:
         raise ValueError(f"duplicate knowledge entry ids: {duplicates}")
+    unknown = sorted(set(questions) - {p.entry_id for p in passages})
+    if unknown:
+        raise ValueError(f"{QUESTIONS_FILE} names entries that do not exist: {unknown}")
     return passages
 
 
