@@ -49,6 +49,7 @@ SUCCESS = "success"  # WeChat's "received, nothing to say now"
 TURN_MEMORY_SECONDS = 600  # WeChat retries within ~15 s; keep turns well past that
 MAX_TURNS_REMEMBERED = 50_000
 CHOICE_MEMORY_SECONDS = 1800
+MAX_CHOICES_REMEMBERED = 50_000
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -155,6 +156,14 @@ class WeChatInput(InputChannel):
                 return remembered[1][index]
         return text
 
+    def _remember_choices(self, openid: str, payloads: list[str]) -> None:
+        now = time.monotonic()
+        if len(self.choices) >= MAX_CHOICES_REMEMBERED:  # forget expired ones, then the oldest
+            self.choices = {k: v for k, v in self.choices.items() if now - v[0] < CHOICE_MEMORY_SECONDS}
+            while len(self.choices) >= MAX_CHOICES_REMEMBERED:
+                self.choices.pop(next(iter(self.choices)))
+        self.choices[openid] = (now, payloads)
+
     def _dialogue_input(self, callback: protocol.Callback) -> str | Answer:
         """The text for the dialogue, or an Answer given without it."""
         if callback.kind == "event":
@@ -184,7 +193,7 @@ class WeChatInput(InputChannel):
             return Answer([TEXTS["failure"]])
         merged, payloads, handoff = merge_messages(collector.messages)
         if payloads:
-            self.choices[callback.openid] = (time.monotonic(), payloads)
+            self._remember_choices(callback.openid, payloads)
         else:
             self.choices.pop(callback.openid, None)
         parts = protocol.split_for_wechat(merged) if merged.strip() else [TEXTS["no_reply"]]

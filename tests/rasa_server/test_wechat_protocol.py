@@ -157,3 +157,16 @@ def test_refused_messages_are_kept_for_staff(fake_api, isolated_state):
     kept = [json.loads(line) for line in (isolated_state / "wechat_undelivered.jsonl").read_text("utf-8").splitlines()]
     assert kept[0]["openid"] == "oU" and kept[0]["parts"] == ["one", "two"] and "45047" in kept[0]["reason"]
     assert fake_api.messages_to("oU") == []
+
+
+def test_numbered_choices_are_remembered_per_follower_and_bounded(monkeypatch):
+    from bot.channels import wechat
+
+    monkeypatch.setattr(wechat, "MAX_CHOICES_REMEMBERED", 3)
+    channel = wechat.WeChatInput(CREDS)
+    for n in range(5):
+        channel._remember_choices(f"o{n}", ["/affirm", "/deny"])
+    assert len(channel.choices) <= 3 and "o4" in channel.choices
+    assert channel._resolve_choice("o4", "２") == "/deny"
+    assert channel._resolve_choice("o4", "3") == "3"  # no third choice: the text stays as typed
+    assert channel._resolve_choice("o0", "1") == "1"  # forgotten follower: the text stays as typed
