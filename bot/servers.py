@@ -1,8 +1,9 @@
-"""Start, watch and stop the two Anxin servers: the Rasa server and the action server.
+"""Start, watch and stop the Anxin servers: the Rasa server, the action server and the agent
+copilot.
 
 Used by ``make run``, the end-to-end tests and the benchmarks, so all three start the
 servers the same way. Standard library only: it runs from either virtual environment.
-Both servers bind 127.0.0.1; logs go to ``<state>/logs``.
+All bind 127.0.0.1; logs go to ``<state>/logs``.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def _get_json(url: str, timeout: float = 2.0) -> dict | None:
 
 @dataclass
 class Servers:
-    """A running pair of servers; ``stop()`` ends exactly the processes it started."""
+    """The running servers; ``stop()`` ends exactly the processes it started."""
 
     rasa_port: int = 5005
     action_port: int = 5055
@@ -67,8 +68,8 @@ class Servers:
         return f"http://{HOST}:{self.copilot_port}"
 
     def _env(self) -> dict[str, str]:
-        # Both servers share the machine: one encoder thread in the action server, and OpenMP
-        # threads that sleep when idle instead of spinning on the Rasa server's core.
+        # The servers share the machine: one encoder thread in the action server and the copilot,
+        # and OpenMP threads that sleep when idle instead of spinning on the Rasa server's core.
         env = {"ANXIN_ENCODER_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", **WECHAT_DEFAULTS, **os.environ}
         env.update(PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false", SANIC_HOST=HOST,
                    ANXIN_ACTION_URL=f"{self.action_url}/webhook", HF_HUB_OFFLINE="1",
@@ -119,7 +120,7 @@ class Servers:
         raise TimeoutError(f"{name} server not ready after {timeout:.0f} s")
 
     def start(self, timeout: float = 180) -> Servers:
-        """Start both servers and return when both answer; raises if either fails."""
+        """Start the servers and return when all answer; raises if one fails."""
         if not MODEL.exists():
             raise FileNotFoundError(f"{MODEL} is missing: run `make train` (or `make run`) first")
         began = time.monotonic()
@@ -159,7 +160,7 @@ class Servers:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Run the Anxin Rasa server and action server.")
+    parser = argparse.ArgumentParser(description="Run the Anxin Rasa server, action server and agent copilot.")
     parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("ANXIN_RASA_PORT", 5005)))
     parser.add_argument("--action-port", type=int, default=int(os.environ.get("ANXIN_ACTION_PORT", 5055)))
     parser.add_argument("--copilot-port", type=int, default=int(os.environ.get("ANXIN_COPILOT_PORT", 5077)))
