@@ -106,3 +106,14 @@ def test_a_message_is_embedded_once_for_emotion_and_retrieval(shared_retriever):
     assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
     assert np.allclose(encoders.encode_message(encoders.DEFAULT_ENCODER, text),
                        encoders.encode(encoders.DEFAULT_ENCODER, [text]))
+
+
+def test_alternative_questions_never_repeat_a_calibration_question():
+    """A calibration question found verbatim in the index would inflate the scores the
+    answerability cut is fitted on."""
+    import yaml
+
+    calibration = yaml.safe_load((KNOWLEDGE_DIR / "calibration.yml").read_text(encoding="utf-8"))
+    indexed = {q.casefold() for p in load_passages() for q in (p.title, *p.questions)}
+    asked = {c["q"].casefold() for group in calibration.values() for c in group}
+    assert indexed & asked == set()
