@@ -27,6 +27,7 @@ from bot.language import detect_language
 logger = logging.getLogger(__name__)
 KNOWLEDGE_SNIPPETS = 3
 NEGATIVE = ("anxious", "angry", "distressed")
+PRODUCT_INTENTS = ("product_inquiry",)
 
 
 @lru_cache(maxsize=1)
@@ -67,8 +68,11 @@ def _names(products) -> str:
     return "、".join(f"{p.name.get('zh') or p.id}({p.risk})" for p in products)
 
 
-def _alerts(text: str, customer_id: str | None, emotion: dict | None, trend: list[dict],
+def _alerts(text: str, customer_id: str | None, intent: str | None, emotion: dict | None, trend: list[dict],
             knowledge: dict | None) -> list[dict]:
+    """Compliance alerts: the suitability gate when the utterance is about products (by intent,
+    a product or product type named, or a product sheet among the knowledge hits), and the
+    customer's emotional state."""
     messages = texts()["alerts"]
     alerts: list[dict] = []
     label = (emotion or {}).get("label")
@@ -78,7 +82,8 @@ def _alerts(text: str, customer_id: str | None, emotion: dict | None, trend: lis
         alerts.append({"type": "alert", "rule": "distress_trend",
                        "message": messages["distress_trend"].format(turns=len(recent), emotion=feeling)})
     product_hits = [s for s in (knowledge or {}).get("snippets", []) if s.get("product_id")]
-    about_products = bool(catalogue.named_in(text) or suitability.requested_types(text) or product_hits)
+    about_products = bool(intent in PRODUCT_INTENTS or catalogue.named_in(text)
+                          or suitability.requested_types(text) or product_hits)
     if not about_products:
         if label in NEGATIVE:
             alerts.append({"type": "alert", "rule": "emotional",
@@ -108,7 +113,7 @@ async def analyse(rasa: RasaClient, call_id: str, text: str, customer_id: str | 
     trend = await _in_thread(store.trend, call_id)
     if ok_emotion:
         emotion = {**emotion, "trend": trend}
-    alerts = await _feature("alerts", _in_thread(_alerts, text, customer_id, ok_emotion, trend,
+    alerts = await _feature("alerts", _in_thread(_alerts, text, customer_id, intent.get("name"), ok_emotion, trend,
                                                  knowledge if "error" not in knowledge else None))
     return {"call_id": call_id, "turn_id": turn_id, "language": language, "intent": intent,
             "emotion": emotion, "suggested_reply": reply, "knowledge": knowledge, "alerts": alerts}
