@@ -26,7 +26,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class InboundError(ValueError):
-    """Input that must be refused; ``status`` is the HTTP status to answer with."""
+    """Input that must be refused; ``status`` is the HTTP status to answer with. Every channel
+    (REST, WeChat, the copilot API) refuses with it."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -47,13 +48,8 @@ def clean_text(text: str) -> str:
     return _CONTROL.sub("", text).strip()
 
 
-def parse_body(body: bytes) -> Inbound:
-    """Turn a REST body ``{"sender": ..., "message": ..., "metadata": {...}}`` into an Inbound.
-
-    An empty or whitespace-only message becomes the ``/empty_message`` intent, answered by
-    the dialogue with a polite prompt in the conversation's language; one without any word
-    character becomes ``/nlu_fallback``.
-    """
+def json_object(body: bytes, shape: str) -> dict[str, Any]:
+    """A request body that must be a UTF-8 JSON object (``shape`` shows one in the error)."""
     try:
         decoded = body.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -63,7 +59,18 @@ def parse_body(body: bytes) -> Inbound:
     except ValueError as error:
         raise InboundError(400, f"request body is not valid JSON: {error}") from error
     if not isinstance(payload, dict):
-        raise InboundError(400, 'request body must be a JSON object: {"sender": "...", "message": "..."}')
+        raise InboundError(400, f"request body must be a JSON object: {shape}")
+    return payload
+
+
+def parse_body(body: bytes) -> Inbound:
+    """Turn a REST body ``{"sender": ..., "message": ..., "metadata": {...}}`` into an Inbound.
+
+    An empty or whitespace-only message becomes the ``/empty_message`` intent, answered by
+    the dialogue with a polite prompt in the conversation's language; one without any word
+    character becomes ``/nlu_fallback``.
+    """
+    payload = json_object(body, '{"sender": "...", "message": "..."}')
     sender, message, metadata = payload.get("sender"), payload.get("message"), payload.get("metadata")
     if not isinstance(sender, str) or not clean_text(sender):
         raise InboundError(400, '"sender" must be a non-empty string (the conversation id)')

@@ -19,6 +19,8 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply, TransferCustomerServiceReply
 from wechatpy.utils import check_signature
 
+from bot.channels.inbound import InboundError
+
 TEXTS = yaml.safe_load((Path(__file__).with_name("wechat_texts.yml")).read_text(encoding="utf-8"))
 # WeChat's limit for the Content of a passive text reply (and of a customer-service message).
 MAX_REPLY_BYTES = 2048
@@ -28,13 +30,8 @@ MAX_BODY_BYTES = 64 * 1024
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.I)
 
 
-class CallbackError(ValueError):
+class CallbackError(InboundError):
     """A callback to refuse; ``status`` is the HTTP status (403 forged, 400 malformed, 413 big)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)

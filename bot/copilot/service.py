@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import hmac
-import json
 import os
 import re
 from pathlib import Path
@@ -26,7 +25,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import handoff, settings
-from bot.channels.inbound import clean_text
+from bot.channels.inbound import InboundError, clean_text, json_object
 from bot.copilot import analysis, store
 from bot.copilot.rasa_client import RasaClient
 
@@ -35,23 +34,11 @@ CALL_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_BODY_BYTES = 64 * 1024
 
 
-class BadRequest(ValueError):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status, self.message = status, message
-
-
 def _body(request: Request) -> dict:
     raw = request.body or b""
     if len(raw) > MAX_BODY_BYTES:
-        raise BadRequest(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    try:
-        payload = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise BadRequest(400, f"body must be UTF-8 JSON: {error}") from error
-    if not isinstance(payload, dict):
-        raise BadRequest(400, "body must be a JSON object")
-    return payload
+        raise InboundError(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    return json_object(raw, '{"text": "...", ...}')
 
 
 def _text(payload: dict, key: str = "text", required: bool = True) -> str | None:
@@ -59,10 +46,10 @@ def _text(payload: dict, key: str = "text", required: bool = True) -> str | None
     if value is None and not required:
         return None
     if not isinstance(value, str) or not clean_text(value):
-        raise BadRequest(400, f'"{key}" must be a non-empty string')
+        raise InboundError(400, f'"{key}" must be a non-empty string')
     value = clean_text(value)
     if len(value) > settings.max_message_chars():
-        raise BadRequest(413, f'"{key}" is longer than {settings.max_message_chars()} characters')
+        raise InboundError(413, f'"{key}" is longer than {settings.max_message_chars()} characters')
     return value
 
 
@@ -84,8 +71,8 @@ def create_app(token: str, rasa_url: str, rasa_token: str) -> Sanic:
             return response.json({"error": "missing or wrong token (Authorization: Bearer <token>)"}, status=401)
         return None
 
-    @app.exception(BadRequest)
-    async def bad_request(_: Request, error: BadRequest) -> HTTPResponse:
+    @app.exception(InboundError)
+    async def bad_request(_: Request, error: InboundError) -> HTTPResponse:
         return response.json({"error": error.message}, status=error.status)
 
     @app.get("/health")
@@ -99,7 +86,7 @@ def create_app(token: str, rasa_url: str, rasa_token: str) -> Sanic:
     @app.post("/api/calls/<call_id:str>/utterances")
     async def utterance(request: Request, call_id: str) -> HTTPResponse:
         if not CALL_ID.match(call_id):
-            raise BadRequest(400, "call id: 1-64 letters, digits or _.:-")
+            raise InboundError(400, "call id: 1-64 letters, digits or _.:-")
         payload = _body(request)
         text = _text(payload)
         customer_id = _text(payload, "customer_id", required=False)
@@ -116,12 +103,12 @@ def create_app(token: str, rasa_url: str, rasa_token: str) -> Sanic:
         call_id, turn_id = payload.get("call_id"), payload.get("turn_id")
         kind, verdict = payload.get("kind"), payload.get("verdict")
         if not isinstance(call_id, str) or not CALL_ID.match(call_id) or not isinstance(turn_id, int):
-            raise BadRequest(400, '"call_id" (string) and "turn_id" (integer) are required')
+            raise InboundError(400, '"call_id" (string) and "turn_id" (integer) are required')
         if kind not in store.SUGGESTION_KINDS or verdict not in store.VERDICTS:
-            raise BadRequest(400, f'"kind" must be one of {store.SUGGESTION_KINDS}, '
+            raise InboundError(400, f'"kind" must be one of {store.SUGGESTION_KINDS}, '
                                   f'"verdict" one of {store.VERDICTS}')
         if not store.turn_exists(call_id, turn_id):
-            raise BadRequest(404, "no such turn in this call")
+            raise InboundError(404, "no such turn in this call")
         final_text = _text(payload, "text", required=verdict == "edited")
         agent = clean_text(request.headers.get("x-agent-id", "agent"))[:64] or "agent"
         feedback_id = store.add_feedback(call_id, turn_id, kind, verdict, agent, final_text)
@@ -135,7 +122,7 @@ def create_app(token: str, rasa_url: str, rasa_token: str) -> Sanic:
     async def handoffs(request: Request) -> HTTPResponse:
         limit = request.args.get("limit", "20")
         if not limit.isdigit():
-            raise BadRequest(400, '"limit" must be a whole number')
+            raise InboundError(400, '"limit" must be a whole number')
         limit = min(int(limit), 100)
         return response.json([{"id": h.id, "at": h.at.isoformat(), "customer": h.customer_id, "reason": h.reason,
                                "summary": h.summary} for h in handoff.recent(limit=limit)])
