@@ -25,9 +25,11 @@ import time
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
 
+import yaml
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -44,7 +46,7 @@ from bot.channels.wechat_api import (
 from bot.compliance.masking import mask
 
 logger = logging.getLogger(__name__)
-TEXTS = protocol.TEXTS
+TEXTS = yaml.safe_load((Path(__file__).with_name("wechat_texts.yml")).read_text(encoding="utf-8"))
 SUCCESS = "success"  # WeChat's "received, nothing to say now"
 TURN_MEMORY_SECONDS = 600  # WeChat retries within ~15 s; keep turns well past that
 MAX_TURNS_REMEMBERED = 50_000
@@ -68,29 +70,54 @@ class Turn:
     task: asyncio.Task
     mode: str | None = None  # None while undecided, then "passive" or "async"
     passive_xml: str | None = None
-    created: float = field(default_factory=time.monotonic)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.task.done() and not self.task.cancelled() and self.task.exception() is None
 
 
-class TurnMemory:
-    """Recent turns by de-duplication key, bounded in time and size."""
+V = TypeVar("V")
+
+
+class RecentMemory(Generic[V]):
+    """Values by key, forgotten ``seconds`` after they were put or, oldest first, once more than
+    ``size`` are kept; a value ``pinned`` says must stay is kept past its time (not past the size)."""
+
+    def __init__(self, seconds: float, size: int, pinned: Callable[[V], bool] = lambda _: False) -> None:
+        self.seconds, self.size, self.pinned = seconds, size, pinned
+        self._items: OrderedDict[str, tuple[float, V]] = OrderedDict()
+
+    def get(self, key: str) -> V | None:
+        stamp, value = self._items.get(key, (0.0, None))
+        if value is None or (time.monotonic() - stamp >= self.seconds and not self.pinned(value)):
+            return None
+        return value
+
+    def put(self, key: str, value: V) -> None:
+        self._items[key] = (time.monotonic(), value)
+        self._items.move_to_end(key)
+        now = time.monotonic()
+        while self._items:
+            oldest_key, (stamp, oldest) = next(iter(self._items.items()))
+            if len(self._items) <= self.size and (now - stamp < self.seconds or self.pinned(oldest)):
+                break
+            self._items.pop(oldest_key)
+
+    def pop(self, key: str) -> None:
+        self._items.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+
+class TurnMemory(RecentMemory[Turn]):
+    """Recent turns by de-duplication key; a turn still running is never forgotten for its age."""
 
     def __init__(self, seconds: float = TURN_MEMORY_SECONDS, size: int = MAX_TURNS_REMEMBERED) -> None:
-        self.seconds, self.size = seconds, size
-        self._turns: OrderedDict[str, Turn] = OrderedDict()
-
-    def get(self, key: str) -> Turn | None:
-        return self._turns.get(key)
-
-    def put(self, key: str, turn: Turn) -> None:
-        self._turns[key] = turn
-        now = time.monotonic()
-        while self._turns:
-            oldest_key, oldest = next(iter(self._turns.items()))
-            if len(self._turns) <= self.size and now - oldest.created < self.seconds:
-                break
-            if not oldest.task.done() and len(self._turns) <= self.size:
-                break  # never forget a turn still running
-            self._turns.pop(oldest_key)
+        super().__init__(seconds, size, pinned=lambda turn: not turn.task.done())
 
 
 def passive_seconds() -> float:
@@ -140,7 +167,7 @@ class WeChatInput(InputChannel):
         self.tokens = AccessTokenHolder(api_base, credentials.app_id, credentials.app_secret)
         self.sender = CustomerServiceSender(self.tokens)
         self.turns = TurnMemory()
-        self.choices: dict[str, tuple[float, list[str]]] = {}
+        self.choices: RecentMemory[list[str]] = RecentMemory(CHOICE_MEMORY_SECONDS, MAX_CHOICES_REMEMBERED)
         self._background: set[asyncio.Task] = set()
         self.wait_seconds = passive_seconds()
 
@@ -148,21 +175,11 @@ class WeChatInput(InputChannel):
 
     def _resolve_choice(self, openid: str, text: str) -> str:
         """A digit answering the numbered choices of the bot's last message -> its payload."""
-        remembered = self.choices.get(openid)
+        payloads = self.choices.get(openid)
         digits = unicodedata.normalize("NFKC", text).strip().rstrip(".。")
-        if remembered and digits.isdigit() and time.monotonic() - remembered[0] < CHOICE_MEMORY_SECONDS:
-            index = int(digits) - 1
-            if 0 <= index < len(remembered[1]):
-                return remembered[1][index]
+        if payloads and digits.isdigit() and 0 < int(digits) <= len(payloads):
+            return payloads[int(digits) - 1]
         return text
-
-    def _remember_choices(self, openid: str, payloads: list[str]) -> None:
-        now = time.monotonic()
-        if len(self.choices) >= MAX_CHOICES_REMEMBERED:  # forget expired ones, then the oldest
-            self.choices = {k: v for k, v in self.choices.items() if now - v[0] < CHOICE_MEMORY_SECONDS}
-            while len(self.choices) >= MAX_CHOICES_REMEMBERED:
-                self.choices.pop(next(iter(self.choices)))
-        self.choices[openid] = (now, payloads)
 
     def _dialogue_input(self, callback: protocol.Callback) -> str | Answer:
         """The text for the dialogue, or an Answer given without it."""
@@ -193,9 +210,9 @@ class WeChatInput(InputChannel):
             return Answer([TEXTS["failure"]])
         merged, payloads, handoff = merge_messages(collector.messages)
         if payloads:
-            self._remember_choices(callback.openid, payloads)
+            self.choices.put(callback.openid, payloads)
         else:
-            self.choices.pop(callback.openid, None)
+            self.choices.pop(callback.openid)
         parts = protocol.split_for_wechat(merged) if merged.strip() else [TEXTS["no_reply"]]
         return Answer(parts[:MAX_MESSAGES_PER_ANSWER], handoff)
 
@@ -208,9 +225,8 @@ class WeChatInput(InputChannel):
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _deliver_after_deadline(self, openid: str, task: asyncio.Task) -> None:
-        answer = Answer([TEXTS["failure"]]) if task.cancelled() or task.exception() else task.result()
-        self._send_later(openid, answer.parts)
+    def _deliver_after_deadline(self, openid: str, turn: Turn) -> None:
+        self._send_later(openid, turn.task.result().parts if turn.succeeded else [TEXTS["failure"]])
 
     def _decide_passive(self, callback: protocol.Callback, turn: Turn) -> None:
         answer: Answer = turn.task.result()
@@ -228,11 +244,11 @@ class WeChatInput(InputChannel):
         if turn.mode is None:
             await asyncio.wait({turn.task}, timeout=self.wait_seconds)
             if turn.mode is None:
-                if turn.task.done() and not turn.task.cancelled() and turn.task.exception() is None:
+                if turn.succeeded:
                     self._decide_passive(callback, turn)
                 else:
                     turn.mode = "async"
-                    turn.task.add_done_callback(lambda t: self._deliver_after_deadline(callback.openid, t))
+                    turn.task.add_done_callback(lambda _: self._deliver_after_deadline(callback.openid, turn))
         if turn.mode == "async" or turn.passive_xml is None:
             return response.text(SUCCESS)
         sealed = protocol.seal(self.credentials, callback, turn.passive_xml,

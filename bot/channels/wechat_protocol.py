@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
 from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
@@ -21,7 +19,6 @@ from wechatpy.utils import check_signature
 
 from bot.channels.inbound import InboundError
 
-TEXTS = yaml.safe_load((Path(__file__).with_name("wechat_texts.yml")).read_text(encoding="utf-8"))
 # WeChat's limit for the Content of a passive text reply (and of a customer-service message).
 MAX_REPLY_BYTES = 2048
 # WeChat's own callbacks are a few hundred bytes; anything this big was not sent by WeChat.

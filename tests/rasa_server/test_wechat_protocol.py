@@ -165,7 +165,7 @@ def test_numbered_choices_are_remembered_per_follower_and_bounded(monkeypatch):
     monkeypatch.setattr(wechat, "MAX_CHOICES_REMEMBERED", 3)
     channel = wechat.WeChatInput(CREDS)
     for n in range(5):
-        channel._remember_choices(f"o{n}", ["/affirm", "/deny"])
+        channel.choices.put(f"o{n}", ["/affirm", "/deny"])
     assert len(channel.choices) <= 3 and "o4" in channel.choices
     assert channel._resolve_choice("o4", "２") == "/deny"
     assert channel._resolve_choice("o4", "3") == "3"  # no third choice: the text stays as typed
