@@ -20,13 +20,12 @@ import yaml
 from bot.compliance import catalogue, guard, risk_profile, suitability
 from bot.copilot import store
 from bot.copilot.rasa_client import RasaClient
-from bot.emotion import classifier
+from bot.emotion import care, classifier
 from bot.knowledge import retriever
 from bot.language import detect_language
 
 logger = logging.getLogger(__name__)
 KNOWLEDGE_SNIPPETS = 3
-NEGATIVE = ("anxious", "angry", "distressed")
 PRODUCT_INTENTS = ("product_inquiry",)
 
 
@@ -78,19 +77,19 @@ def _alerts(text: str, customer_id: str | None, intent: str | None, emotion: dic
     label = (emotion or {}).get("label")
     feeling = texts()["emotions"].get(label, label)
     recent = [t.get("emotion") for t in trend[-3:]]
-    if len(recent) >= 2 and all(e in NEGATIVE for e in recent[-2:]):
+    if len(recent) >= 2 and all(e in care.SUPPORT for e in recent[-2:]):
         alerts.append({"type": "alert", "rule": "distress_trend",
                        "message": messages["distress_trend"].format(turns=len(recent), emotion=feeling)})
     product_hits = [s for s in (knowledge or {}).get("snippets", []) if s.get("product_id")]
     about_products = bool(intent in PRODUCT_INTENTS or catalogue.named_in(text)
                           or suitability.requested_types(text) or product_hits)
     if not about_products:
-        if label in NEGATIVE:
+        if label in care.SUPPORT:
             alerts.append({"type": "alert", "rule": "emotional",
                            "message": messages["emotional"].format(emotion=feeling)})
         return alerts
     profile = risk_profile.current(customer_id) if customer_id else None
-    decision = suitability.decide(profile, text, label if label in NEGATIVE else None)
+    decision = suitability.decide(profile, text, label if label in care.SUPPORT else None)
     if decision.kind != "suggest":
         alerts.append({"type": "alert", "rule": decision.kind, "products": [p.id for p in decision.products],
                        "message": messages[decision.kind].format(
