@@ -10,6 +10,7 @@ checked once more by the compliance guard before it is offered.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from functools import lru_cache
 from pathlib import Path
@@ -76,10 +77,10 @@ def _alerts(text: str, customer_id: str | None, intent: str | None, emotion: dic
     alerts: list[dict] = []
     label = (emotion or {}).get("label")
     feeling = texts()["emotions"].get(label, label)
-    recent = [t.get("emotion") for t in trend[-3:]]
-    if len(recent) >= 2 and all(e in care.SUPPORT for e in recent[-2:]):
+    in_a_row = len(list(itertools.takewhile(lambda t: t.get("emotion") in care.SUPPORT, reversed(trend))))
+    if in_a_row >= 2:
         alerts.append({"type": "alert", "rule": "distress_trend",
-                       "message": messages["distress_trend"].format(turns=len(recent), emotion=feeling)})
+                       "message": messages["distress_trend"].format(turns=in_a_row, emotion=feeling)})
     product_hits = [s for s in (knowledge or {}).get("snippets", []) if s.get("product_id")]
     about_products = bool(intent in PRODUCT_INTENTS or catalogue.named_in(text)
                           or suitability.requested_types(text) or product_hits)

@@ -35,3 +35,13 @@ def test_draft_check():
     assert warned["ok"], warned
     unsuitable = analysis.check_draft("理财非存款、产品有风险、投资须谨慎。安心成长股票基金是一只股票基金。", "demo-c1")
     assert [f["rule"] for f in unsuitable["findings"]] == ["unsuitable_product"]
+
+
+def test_distress_trend_counts_only_the_negative_turns_in_a_row():
+    trend = [{"emotion": e} for e in ("anxious", "calm", "anxious", "angry")]
+    alerts = analysis._alerts("你们到底管不管", None, "complaint", {"label": "angry"}, trend, None)
+    distress = [a for a in alerts if a["rule"] == "distress_trend"]
+    assert len(distress) == 1 and distress[0]["message"].startswith("客户连续 2 句")
+    calm_last = [{"emotion": e} for e in ("angry", "angry", "calm")]
+    assert not [a for a in analysis._alerts("好的", None, "affirm", {"label": "calm"}, calm_last, None)
+                if a["rule"] == "distress_trend"]
