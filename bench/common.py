@@ -7,6 +7,9 @@ import os
 import platform
 import statistics
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +41,18 @@ def percentile(values: list[float], pct: float) -> float:
         return float("nan")
     rank = max(1, int(round(pct / 100 * len(ordered) + 0.5)))
     return ordered[min(rank, len(ordered)) - 1]
+
+
+def run_concurrently(count: int, work: Callable[[int], None]) -> float:
+    """Run ``work(i)`` for i in 0..count-1, each in its own thread, all at once; returns the
+    seconds until the last one ends."""
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(count)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.monotonic() - began
 
 
 def per_class_scores(pairs: list[tuple[str, str]], labels) -> dict[str, tuple[float, float, float, int]]:

@@ -27,7 +27,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from bench.common import bench_servers, machine_facts
+from bench.common import bench_servers, machine_facts, run_concurrently
 from bot.compliance import audit, catalogue, guard, risk_profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,11 +182,7 @@ def run(rasa_url: str, conversations: int = 1000, seed: int = 7, workers: int = 
                 index = queue.pop()
             _converse(url, index, seed, stats)
 
-    threads = [threading.Thread(target=worker) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_concurrently(workers, lambda _: worker())
     return stats
 
 

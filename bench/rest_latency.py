@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import threading
 import time
 import uuid
 
 import requests
 
-from bench.common import bench_servers, machine_facts, summary_ms
+from bench.common import bench_servers, machine_facts, run_concurrently, summary_ms
 
 # One realistic conversation, repeated: templates, custom actions, the transfer form.
 SCRIPT = ["你好", "查一下余额", "跨行转账要手续费吗", "what's my balance", "我要转账", "张三", "100",
@@ -42,14 +41,8 @@ def run_level(url: str, conversations: int, turns_each: int) -> tuple[list[float
     latencies: list[float] = []
     errors: list[str] = []
     deadline = time.monotonic() + WALL_CLOCK_CAP_S
-    threads = [threading.Thread(target=converse, args=(url, turns_each, latencies, errors, deadline))
-               for _ in range(conversations)]
-    began = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies, errors, time.monotonic() - began
+    elapsed = run_concurrently(conversations, lambda _: converse(url, turns_each, latencies, errors, deadline))
+    return latencies, errors, elapsed
 
 
 def main() -> None:
@@ -60,7 +53,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"REST benchmark — {machine_facts()}")
     with bench_servers("bench") as servers:
-        print(f"  start: both servers ready {servers.started_in:.1f} s after launch")
+        print(f"  start: all servers ready {servers.started_in:.1f} s after launch")
         url = f"{servers.rasa_url}/webhooks/rest/webhook"
         converse(url, len(SCRIPT), [], [], time.monotonic() + 120)  # warm-up, not counted
         for conversations, turns in ((1, args.turns), (args.concurrent, args.turns_each)):

@@ -13,11 +13,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import threading
 import time
 import uuid
 
-from bench.common import bench_servers, machine_facts, summary_ms
+from bench.common import bench_servers, machine_facts, run_concurrently, summary_ms
 from tests.fakes.wechat import FakeWeChatApi, WeChatCaller, new_aes_key
 
 SCRIPT = ["你好", "查一下余额", "信用卡年费怎么收", "what's my balance", "我的基金跌了好多，好担心怎么办",
@@ -84,14 +83,7 @@ def main() -> None:
 def run_level(caller: WeChatCaller, api: FakeWeChatApi, users: int, messages_each: int) -> tuple[dict, float]:
     results: dict[str, list] = {"round_trip": [], "passive": [], "async": [], "errors": []}
     deadline = time.monotonic() + WALL_CLOCK_CAP_S
-    threads = [threading.Thread(target=follower, args=(caller, api, messages_each, i, results, deadline))
-               for i in range(users)]
-    began = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results, time.monotonic() - began
+    return results, run_concurrently(users, lambda i: follower(caller, api, messages_each, i, results, deadline))
 
 
 def report(users: int, messages_each: int, results: dict, elapsed: float) -> None:
