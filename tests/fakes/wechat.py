@@ -83,27 +83,31 @@ class WeChatCaller:
         return {"signature": sha1_signature(self.token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
 
     @staticmethod
-    def text_xml(openid: str, text: str, msg_id: int, account: str = "gh_anxin_test") -> str:
+    def callback_xml(openid: str, msg_type: str, fields: str, account: str = "gh_anxin_test",
+                     create_time: int | None = None) -> str:
+        """WeChat's callback envelope around ``fields`` (the elements after MsgType)."""
         return (f"<xml><ToUserName><![CDATA[{account}]]></ToUserName>"
-                f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{int(time.time())}</CreateTime>"
-                f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
-                f"<MsgId>{msg_id}</MsgId></xml>")
+                f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+                f"<CreateTime>{create_time or int(time.time())}</CreateTime>"
+                f"<MsgType><![CDATA[{msg_type}]]></MsgType>{fields}</xml>")
+
+    @staticmethod
+    def text_xml(openid: str, text: str, msg_id: int, account: str = "gh_anxin_test") -> str:
+        return WeChatCaller.callback_xml(openid, "text", f"<Content><![CDATA[{text}]]></Content>"
+                                                         f"<MsgId>{msg_id}</MsgId>", account)
 
     @staticmethod
     def event_xml(openid: str, event: str, key: str = "", create_time: int | None = None,
                   account: str = "gh_anxin_test") -> str:
-        return (f"<xml><ToUserName><![CDATA[{account}]]></ToUserName>"
-                f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
-                f"<CreateTime>{create_time or int(time.time())}</CreateTime>"
-                f"<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>"
-                f"<EventKey><![CDATA[{key}]]></EventKey></xml>")
+        return WeChatCaller.callback_xml(openid, "event", f"<Event><![CDATA[{event}]]></Event>"
+                                                          f"<EventKey><![CDATA[{key}]]></EventKey>",
+                                         account, create_time)
 
     @staticmethod
     def media_xml(openid: str, kind: str, msg_id: int, account: str = "gh_anxin_test") -> str:
-        return (f"<xml><ToUserName><![CDATA[{account}]]></ToUserName>"
-                f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{int(time.time())}</CreateTime>"
-                f"<MsgType><![CDATA[{kind}]]></MsgType><PicUrl><![CDATA[http://127.0.0.1/p.jpg]]></PicUrl>"
-                f"<MediaId><![CDATA[media1]]></MediaId><MsgId>{msg_id}</MsgId></xml>")
+        return WeChatCaller.callback_xml(openid, kind, "<PicUrl><![CDATA[http://127.0.0.1/p.jpg]]></PicUrl>"
+                                                       f"<MediaId><![CDATA[media1]]></MediaId><MsgId>{msg_id}</MsgId>",
+                                         account)
 
     def post(self, xml: str | bytes, encrypt: bool = False, query: dict[str, str] | None = None,
              timeout: float = 30) -> Reply:
