@@ -99,14 +99,21 @@ def _alerts(text: str, customer_id: str | None, intent: str | None, emotion: dic
     return alerts
 
 
+async def _sense(text: str, language: str) -> tuple[dict, dict]:
+    """Emotion, then knowledge: one after the other, so retrieval finds the message embedding the
+    emotion model just computed (encoders.encode_message) instead of encoding it a second time
+    in a parallel thread."""
+    emotion = await _feature("emotion", _in_thread(_emotion, text))
+    knowledge = await _feature("knowledge", _in_thread(_knowledge, text, language))
+    return emotion, knowledge
+
+
 async def analyse(rasa: RasaClient, call_id: str, text: str, customer_id: str | None) -> dict:
     """Every copilot feature for one customer utterance of call ``call_id``."""
     language = detect_language(text)
     intent_work = _feature("intent", rasa.parse(text))
     reply_work = _feature("suggested_reply", _suggested_reply(rasa, call_id, text))
-    emotion_work = _feature("emotion", _in_thread(_emotion, text))
-    knowledge_work = _feature("knowledge", _in_thread(_knowledge, text, language))
-    intent, reply, emotion, knowledge = await asyncio.gather(intent_work, reply_work, emotion_work, knowledge_work)
+    intent, reply, (emotion, knowledge) = await asyncio.gather(intent_work, reply_work, _sense(text, language))
     ok_emotion = emotion if "error" not in emotion else None
     turn_id = await _in_thread(store.add_turn, call_id, text, intent.get("name"),
                                ok_emotion and ok_emotion["label"], ok_emotion and ok_emotion["anxiety"])
