@@ -85,7 +85,7 @@ def _entry_passages(path: Path, root: Path, questions: dict[str, dict[str, list[
     return passages
 
 
-def _product_passages() -> list[Passage]:
+def _product_passages(questions: dict[str, dict[str, list[str]]]) -> list[Passage]:
     source = str(catalogue.catalogue_path().relative_to(PROJECT_ROOT)) \
         if catalogue.catalogue_path().is_relative_to(PROJECT_ROOT) else str(catalogue.catalogue_path())
     passages = []
@@ -94,10 +94,11 @@ def _product_passages() -> list[Passage]:
             fields = {"name": product.name[language], "risk": product.risk, "term": product.term[language],
                       "min_amount": f"{product.min_amount:,}", "liquidity": product.liquidity[language],
                       "fees": product.fees[language], "key_risks": product.key_risks[language]}
-            passages.append(Passage(f"product-{product.id}", language,
-                                    PRODUCT_TITLE[language].format(**fields),
+            entry_id = f"product-{product.id}"
+            asked = tuple(q.strip() for q in questions.get(entry_id, {}).get(language, []))
+            passages.append(Passage(entry_id, language, PRODUCT_TITLE[language].format(**fields),
                                     PRODUCT_SHEET[language].format(**fields), "products", source,
-                                    product_id=product.id))
+                                    product_id=product.id, questions=asked))
     return passages
 
 
@@ -105,7 +106,7 @@ def load_passages(root: Path = KNOWLEDGE_DIR) -> list[Passage]:
     """Every passage, in a stable order; entry ids must be unique across files."""
     questions = _alternative_questions(root)
     passages = [p for path in _entry_files(root) for p in _entry_passages(path, root, questions)]
-    passages += _product_passages()
+    passages += _product_passages(questions)
     keys = [p.key for p in passages]
     duplicates = sorted({k for k in keys if keys.count(k) > 1})
     if duplicates:
