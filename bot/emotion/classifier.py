@@ -4,7 +4,9 @@ A model, not a word list alone: the sentence embedding (multilingual-e5, the sam
 encoder as the knowledge base, through sentence-transformers) carries what the words mean in
 either language; counts of the cues in cues.yml (担心, 怎么办, "lost everything", !!!) carry what
 a lexicon catches reliably. A logistic-regression head trained here (bot.emotion.train) weighs
-both. ``anxiety`` is the head's probability of "anxious" plus half that of "distressed", so a
+both; a message the head would call calm is anxious once the probability of "anxious" reaches
+``anxious_over_calm`` (chosen on a development set by train.py: a missed anxious customer costs
+more than a gentle false alarm). ``anxiety`` is the head's probability of "anxious" plus half that of "distressed", so a
 panicking customer and a desperate one both score high, clipped to [0, 1].
 """
 
@@ -62,13 +64,20 @@ def features(texts: list[str]) -> np.ndarray:
     return np.hstack([vectors, cue_features(cut)])
 
 
+def decide(scores: dict[str, float], anxious_over_calm: float) -> str:
+    """The label: the most probable one, except that calm gives way to anxious at the threshold."""
+    label = max(scores, key=scores.get)
+    return "anxious" if label == "calm" and scores["anxious"] >= anxious_over_calm else label
+
+
 class EmotionClassifier:
     def __init__(self, path: Path | None = None) -> None:
         path = path or settings.emotion_model_path()
         if not path.exists():
             raise FileNotFoundError(f"no emotion model at {path}: run `python -m bot.emotion.train`")
         with open(path, "rb") as handle:
-            self.head = pickle.load(handle)
+            model = pickle.load(handle)
+        self.head, self.anxious_over_calm = model["head"], model["anxious_over_calm"]
         self.labels = [str(label) for label in self.head.classes_]
 
     def classify(self, text: str) -> Emotion:
@@ -80,7 +89,7 @@ class EmotionClassifier:
         for row in probabilities:
             scores = {label: float(p) for label, p in zip(self.labels, row, strict=True)}
             anxiety = min(1.0, scores["anxious"] + 0.5 * scores["distressed"])
-            results.append(Emotion(max(scores, key=scores.get), round(anxiety, 3), scores))
+            results.append(Emotion(decide(scores, self.anxious_over_calm), round(anxiety, 3), scores))
         return results
 
 

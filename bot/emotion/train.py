@@ -3,6 +3,15 @@
 Training data: the hand-written banking messages in data/emotion/train.yml, plus every NLU
 training example of data/nlu except the complaint and market_worry intents as "calm" (real banking questions,
 which keep ordinary questions from being read as anxious). Writes models/emotion/head.pkl.
+
+Two settings are chosen on data/emotion/dev.yml, a small development set written the plain way
+customers write (cross-validation on train.yml proved too optimistic: its anxious messages
+say "worried" outright, customers often do not): the regularisation strength C, and the
+probability of "anxious" above which a message the head would call calm is treated as anxious
+(``anxious_over_calm``). The score is macro F1 over the four classes plus F2 for anxious —
+recall weighs double, since a missed anxious customer gets a product pitch while a false alarm
+gets a gentler tone and the offer of a person. The head is then refitted on train + dev with
+those settings. The bench's evaluation set plays no part in any of it.
 """
 
 from __future__ import annotations
@@ -12,25 +21,36 @@ import pickle
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score, fbeta_score
 
 from bot import settings
-from bot.emotion.classifier import features
+from bot.emotion.classifier import decide, features
 from bot.settings import PROJECT_ROOT
 
 TRAIN_FILE = PROJECT_ROOT / "data" / "emotion" / "train.yml"
+DEV_FILE = PROJECT_ROOT / "data" / "emotion" / "dev.yml"
 NLU_FILES = sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml"))
 NOT_CALM_INTENTS = {"complaint", "market_worry"}  # these carry feeling by definition
+C_GRID = (4.0, 16.0, 64.0, 256.0)
+ANXIOUS_OVER_CALM_GRID = (1.0, 0.4, 0.3, 0.2)  # 1.0: never overrule the head's calm
+SEED = 7
 
 
-def training_set() -> tuple[list[str], list[str]]:
+def labelled(path: Path) -> tuple[list[str], list[str]]:
+    """Messages and labels of a {label: {language: [message, ...]}} file."""
     texts, labels = [], []
-    written = yaml.safe_load(TRAIN_FILE.read_text(encoding="utf-8"))
-    for label, by_language in written.items():
+    for label, by_language in yaml.safe_load(path.read_text(encoding="utf-8")).items():
         for messages in by_language.values():
             texts += messages
             labels += [label] * len(messages)
+    return texts, labels
+
+
+def training_set() -> tuple[list[str], list[str]]:
+    texts, labels = labelled(TRAIN_FILE)
     for path in NLU_FILES:
         for block in yaml.safe_load(path.read_text(encoding="utf-8"))["nlu"]:
             if "intent" in block and block["intent"] not in NOT_CALM_INTENTS:
@@ -41,19 +61,52 @@ def training_set() -> tuple[list[str], list[str]]:
     return texts, labels
 
 
+def _head(c: float) -> LogisticRegression:
+    return LogisticRegression(C=c, class_weight="balanced", max_iter=5000, random_state=SEED)
+
+
+def _scores(gold: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    anxious = predicted == "anxious"
+    macro = f1_score(gold, predicted, average="macro")
+    f2 = fbeta_score(gold, predicted, beta=2, labels=["anxious"], average="macro")
+    return {"score": round(float(macro + f2), 4), "macro_f1": round(float(macro), 3),
+            "anxious_recall": round(float(np.mean(anxious[gold == "anxious"])), 3),
+            "anxious_precision": round(float(np.mean(gold[anxious] == "anxious")), 3)}
+
+
+def choose_settings(x: np.ndarray, labels: list[str], dev_x: np.ndarray, dev_labels: list[str]) -> dict:
+    """The (C, anxious_over_calm) pair with the best dev score, and its dev figures."""
+    gold = np.asarray(dev_labels)
+    best = None
+    for c in C_GRID:
+        head = _head(c).fit(x, labels)
+        probabilities = head.predict_proba(dev_x)
+        for threshold in ANXIOUS_OVER_CALM_GRID:
+            predicted = np.array([decide(dict(zip(head.classes_, row, strict=True)), threshold)
+                                  for row in probabilities])
+            scores = _scores(gold, predicted)
+            if best is None or scores["score"] > best["dev"]["score"]:
+                best = {"C": c, "anxious_over_calm": threshold, "dev": scores}
+    return best
+
+
 def train(out: Path | None = None) -> dict:
     out = out or settings.emotion_model_path()
     started = time.perf_counter()
     texts, labels = training_set()
-    head = LogisticRegression(C=4.0, class_weight="balanced", max_iter=5000, random_state=7)
-    head.fit(features(texts), labels)
+    dev_texts, dev_labels = labelled(DEV_FILE)
+    x, dev_x = features(texts), features(dev_texts)
+    chosen = choose_settings(x, labels, dev_x, dev_labels)
+    head = _head(chosen["C"]).fit(np.vstack([x, dev_x]), labels + dev_labels)
+    model = {"head": head, "anxious_over_calm": chosen["anxious_over_calm"]}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     with open(tmp, "wb") as handle:
-        pickle.dump(head, handle)
+        pickle.dump(model, handle)
     tmp.replace(out)
     counts = {label: labels.count(label) for label in sorted(set(labels))}
-    return {"examples": counts, "seconds": round(time.perf_counter() - started, 1), "path": str(out)}
+    return {"examples": counts, "dev_examples": len(dev_labels), **chosen,
+            "seconds": round(time.perf_counter() - started, 1), "path": str(out)}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,9 +12,11 @@ def test_chinese_faq_is_answered_with_the_reviewed_passage_and_its_source(chat):
 
 
 def test_english_faq_is_answered_in_english(chat):
+    # The emotion head may read a missed payment as worry and put a calming sentence first;
+    # either way the reviewed English passage is quoted.
     texts = chat.texts("what happens if I miss a loan payment")
     source = _passage("loans-overdue:en")
-    assert said(texts, "utter_kb_answer", "en") and source.text in texts[0]
+    assert said(texts, "utter_kb_answer", "en") and any(source.text in text for text in texts)
 
 
 def test_product_question_without_assessment_names_no_product(chat_as):

@@ -86,3 +86,25 @@ def test_button_clicks_carry_no_feeling(monkeypatch):
 
 def test_trend_keeps_the_last_ten(monkeypatch):
     assert len(_run(monkeypatch, ["calm"] * 15)[-1].trend) == care.TREND_LENGTH
+
+
+def test_training_development_and_evaluation_messages_are_no_near_copies_of_each_other():
+    """The bench's labelled set is written separately, and so is the development set that picks
+    the head's settings; a message that is another set's message reworded by a character or two
+    would inflate the reported recall."""
+    from bot.emotion.train import DEV_FILE, TRAIN_FILE, labelled
+    from bot.settings import PROJECT_ROOT
+    from tests.near_copies import near_copies
+
+    evaluation = labelled(PROJECT_ROOT / "bench" / "data" / "emotion_eval.yml")[0]
+    training, development = labelled(TRAIN_FILE)[0], labelled(DEV_FILE)[0]
+    assert len(evaluation) >= 300 and len(development) >= 100
+    assert near_copies(training, evaluation) == []
+    assert near_copies(development, evaluation) == []
+    assert near_copies(development, training) == []
+
+
+def test_calm_gives_way_to_anxious_at_the_threshold_but_other_feelings_do_not():
+    assert classifier.decide({"calm": 0.6, "anxious": 0.3, "angry": 0.05, "distressed": 0.05}, 0.3) == "anxious"
+    assert classifier.decide({"calm": 0.6, "anxious": 0.3, "angry": 0.05, "distressed": 0.05}, 0.4) == "calm"
+    assert classifier.decide({"calm": 0.1, "anxious": 0.3, "angry": 0.1, "distressed": 0.5}, 0.2) == "distressed"
