@@ -6,8 +6,9 @@ either language; counts of the cues in cues.yml (担心, 怎么办, "lost everyt
 a lexicon catches reliably. A logistic-regression head trained here (bot.emotion.train) weighs
 both; a message the head would call calm is anxious once the probability of "anxious" reaches
 ``anxious_over_calm`` (chosen on a development set by train.py: a missed anxious customer costs
-more than a gentle false alarm). ``anxiety`` is the head's probability of "anxious" plus half that of "distressed", so a
-panicking customer and a desperate one both score high, clipped to [0, 1].
+more than a gentle false alarm). ``anxiety`` is the head's probability of "anxious" plus half
+that of "distressed", so a panicking customer and a desperate one both score high, clipped to
+[0, 1].
 """
 
 from __future__ import annotations
