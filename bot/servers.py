@@ -43,6 +43,11 @@ def _get_json(url: str, timeout: float = 2.0) -> dict | None:
         return None
 
 
+def _healthy(base_url: str) -> bool:
+    """The action server and the copilot both answer ``/health`` with {"status": "ok"} when ready."""
+    return (_get_json(f"{base_url}/health") or {}).get("status") == "ok"
+
+
 @dataclass
 class Servers:
     """The running servers; ``stop()`` ends exactly the processes it started."""
@@ -98,10 +103,10 @@ class Servers:
         self._spawn("copilot", [str(ACTIONS_PYTHON), "-m", "bot.copilot.service", "--port", str(self.copilot_port)])
 
     def copilot_ready(self) -> bool:
-        return (_get_json(f"{self.copilot_url}/health") or {}).get("status") == "ok"
+        return _healthy(self.copilot_url)
 
     def actions_ready(self) -> bool:
-        return (_get_json(f"{self.action_url}/health") or {}).get("status") == "ok"
+        return _healthy(self.action_url)
 
     def rasa_ready(self) -> bool:
         status = _get_json(f"{self.rasa_url}/status?token={self.token}")

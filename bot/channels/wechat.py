@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import time
 import unicodedata
 from collections import OrderedDict
@@ -44,6 +43,7 @@ from bot.channels.wechat_api import (
     CustomerServiceSender,
 )
 from bot.compliance.masking import mask
+from bot.language import detect_language
 
 logger = logging.getLogger(__name__)
 TEXTS = yaml.safe_load((Path(__file__).with_name("wechat_texts.yml")).read_text(encoding="utf-8"))
@@ -52,7 +52,6 @@ TURN_MEMORY_SECONDS = 600  # WeChat retries within ~15 s; keep turns well past t
 MAX_TURNS_REMEMBERED = 50_000
 CHOICE_MEMORY_SECONDS = 1800
 MAX_CHOICES_REMEMBERED = 50_000
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass
@@ -94,9 +93,9 @@ class RecentMemory(Generic[V]):
         return value
 
     def put(self, key: str, value: V) -> None:
-        self._items[key] = (time.monotonic(), value)
-        self._items.move_to_end(key)
         now = time.monotonic()
+        self._items[key] = (now, value)
+        self._items.move_to_end(key)
         while self._items:
             oldest_key, (stamp, oldest) = next(iter(self._items.items()))
             if len(self._items) <= self.size and (now - stamp < self.seconds or self.pinned(oldest)):
@@ -137,7 +136,7 @@ def merge_messages(messages: list[dict[str, Any]]) -> tuple[str, list[str], bool
             handoff = True
         buttons = message.get("buttons") or []
         if buttons:
-            language = "zh" if _CJK.search("".join(texts)) else "en"
+            language = detect_language("".join(texts))
             lines = [TEXTS["choices_hint"][language]]
             for button in buttons:
                 payloads.append(button.get("payload") or button.get("title", ""))

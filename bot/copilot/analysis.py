@@ -60,8 +60,9 @@ def _knowledge(text: str, language: str) -> dict:
                  "source": hit.passage.source, "entry_id": hit.entry_id, "score": round(hit.score, 3),
                  "product_id": hit.passage.product_id}
                 for hit in answer.hits[:KNOWLEDGE_SNIPPETS]]
+    shown = answer.confidence >= threshold
     return {"confidence": round(answer.confidence, 3), "reliable": answer.reliable,
-            "shown": answer.confidence >= threshold, "snippets": snippets if answer.confidence >= threshold else []}
+            "shown": shown, "snippets": snippets if shown else []}
 
 
 def _names(products) -> str:

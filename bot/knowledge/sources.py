@@ -72,16 +72,21 @@ def _alternative_questions(root: Path) -> dict[str, dict[str, list[str]]]:
         return yaml.safe_load(handle) or {}
 
 
+def _asked(questions: dict[str, dict[str, list[str]]], entry_id: str, language: str) -> tuple[str, ...]:
+    """The reviewed alternative questions of one entry in one language."""
+    return tuple(q.strip() for q in questions.get(entry_id, {}).get(language, []))
+
+
 def _entry_passages(path: Path, root: Path, questions: dict[str, dict[str, list[str]]]) -> list[Passage]:
     with open(path, encoding="utf-8") as handle:
         document = yaml.safe_load(handle)
     passages = []
     for entry in document["entries"]:
         for language in LANGUAGES:
-            asked = tuple(q.strip() for q in questions.get(entry["id"], {}).get(language, []))
             passages.append(Passage(entry["id"], language, entry[language]["title"].strip(),
                                     entry[language]["text"].strip(), document["topic"],
-                                    str(path.relative_to(root.parent)), questions=asked))
+                                    str(path.relative_to(root.parent)),
+                                    questions=_asked(questions, entry["id"], language)))
     return passages
 
 
@@ -95,10 +100,9 @@ def _product_passages(questions: dict[str, dict[str, list[str]]]) -> list[Passag
                       "min_amount": f"{product.min_amount:,}", "liquidity": product.liquidity[language],
                       "fees": product.fees[language], "key_risks": product.key_risks[language]}
             entry_id = f"product-{product.id}"
-            asked = tuple(q.strip() for q in questions.get(entry_id, {}).get(language, []))
             passages.append(Passage(entry_id, language, PRODUCT_TITLE[language].format(**fields),
                                     PRODUCT_SHEET[language].format(**fields), "products", source,
-                                    product_id=product.id, questions=asked))
+                                    product_id=product.id, questions=_asked(questions, entry_id, language)))
     return passages
 
 
