@@ -12,6 +12,14 @@ probability of "anxious" above which a message the head would call calm is treat
 recall weighs double, since a missed anxious customer gets a product pitch while a false alarm
 gets a gentler tone and the offer of a person. The head is then refitted on train + dev with
 those settings. The bench's evaluation set plays no part in any of it.
+
+Choosing is a deliberate step (``--choose``), whose result is committed in
+data/emotion/settings.yml; a normal build only refits with those settings. Re-choosing on
+every build made the head depend on the machine: the e5 embedding differs in its last bits
+between CPUs (AVX-512 VNNI vs AVX2 kernels), near-tied settings on the development set then
+swapped (C=256/0.2 on the AMD machine that chose them, C=64/0.3 on an Intel one), and
+borderline messages changed label. On one machine the features are identical whatever the
+thread count (checked: same SHA-256 with 1 and 2 threads).
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ from bot.settings import PROJECT_ROOT
 
 TRAIN_FILE = PROJECT_ROOT / "data" / "emotion" / "train.yml"
 DEV_FILE = PROJECT_ROOT / "data" / "emotion" / "dev.yml"
+SETTINGS_FILE = PROJECT_ROOT / "data" / "emotion" / "settings.yml"
 NLU_FILES = sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml"))
 NOT_CALM_INTENTS = {"complaint", "market_worry"}  # these carry feeling by definition
 C_GRID = (4.0, 16.0, 64.0, 256.0)
@@ -90,14 +99,29 @@ def choose_settings(x: np.ndarray, labels: list[str], dev_x: np.ndarray, dev_lab
     return best
 
 
+def chosen_settings() -> dict:
+    """The committed settings (written by ``--choose``)."""
+    return yaml.safe_load(SETTINGS_FILE.read_text(encoding="utf-8"))
+
+
+def choose() -> dict:
+    """Choose C and anxious_over_calm on the development set and write data/emotion/settings.yml."""
+    texts, labels = training_set()
+    dev_texts, dev_labels = labelled(DEV_FILE)
+    chosen = choose_settings(features(texts), labels, features(dev_texts), dev_labels)
+    header = ("# Chosen on data/emotion/dev.yml by `python -m bot.emotion.train --choose`; a normal\n"
+              "# build refits the head with these and does not choose again (see bot/emotion/train.py).\n")
+    SETTINGS_FILE.write_text(header + yaml.safe_dump(chosen, sort_keys=False), encoding="utf-8")
+    return chosen
+
+
 def train(out: Path | None = None) -> dict:
     out = out or settings.emotion_model_path()
     started = time.perf_counter()
     texts, labels = training_set()
     dev_texts, dev_labels = labelled(DEV_FILE)
-    x, dev_x = features(texts), features(dev_texts)
-    chosen = choose_settings(x, labels, dev_x, dev_labels)
-    head = _head(chosen["C"]).fit(np.vstack([x, dev_x]), labels + dev_labels)
+    chosen = chosen_settings()
+    head = _head(chosen["C"]).fit(np.vstack([features(texts), features(dev_texts)]), labels + dev_labels)
     model = {"head": head, "anxious_over_calm": chosen["anxious_over_calm"]}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
@@ -105,12 +129,17 @@ def train(out: Path | None = None) -> dict:
         pickle.dump(model, handle)
     tmp.replace(out)
     counts = {label: labels.count(label) for label in sorted(set(labels))}
-    return {"examples": counts, "dev_examples": len(dev_labels), **chosen,
+    return {"examples": counts, "dev_examples": len(dev_labels), "C": chosen["C"],
+            "anxious_over_calm": chosen["anxious_over_calm"],
             "seconds": round(time.perf_counter() - started, 1), "path": str(out)}
 
 
 def main(argv: list[str] | None = None) -> None:
-    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--choose", action="store_true",
+                        help="choose the settings on the development set and write data/emotion/settings.yml")
+    if parser.parse_args(argv).choose:
+        print(f"settings chosen: {choose()}")
     print(f"emotion head trained: {train()}")
 
 

@@ -5,10 +5,13 @@ from tests.e2e.conftest import said
 
 
 def test_chinese_faq_is_answered_with_the_reviewed_passage_and_its_source(chat):
+    # Whether the emotion head reads this message as worry is a borderline call that differs
+    # between machines (it once put a calming sentence first): the test asserts the quoted
+    # passage and its source wherever they come in the reply, not their position.
     texts = chat.texts("有人说是公安局的，让我把存款转到安全账户")
     source = _passage("fraud-police-impersonation:zh")
     assert said(texts, "utter_kb_answer", "zh")
-    assert source.text in texts[0] and f"《{source.title}》" in texts[0]
+    assert any(source.text in text and f"《{source.title}》" in text for text in texts)
 
 
 def test_english_faq_is_answered_in_english(chat):
