@@ -16,7 +16,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -type f 2>/dev/null)
 KB_INDEX := models/knowledge/manifest.json
 EMOTION_MODEL := models/emotion/head.pkl
 ENCODER_CODE := bot/knowledge/encoders.py
-EMOTION_INPUTS := data/emotion/train.yml data/emotion/dev.yml bot/emotion/cues.yml bot/emotion/classifier.py bot/emotion/train.py \
+EMOTION_INPUTS := data/emotion/train.yml data/emotion/dev.yml data/emotion/settings.yml bot/emotion/cues.yml bot/emotion/classifier.py bot/emotion/train.py \
   $(ENCODER_CODE) $(wildcard data/nlu/*.yml)
 KNOWLEDGE_SOURCES := $(shell find knowledge -name '*.yml' ! -name retrieval.yml ! -name calibration.yml 2>/dev/null) \
   bot/knowledge/sources.py bot/knowledge/index.py $(ENCODER_CODE)
@@ -66,8 +66,9 @@ $(CHROMEDRIVER):
 	$(SUDO) apt-get install -y -q chromium chromium-driver fonts-noto-cjk || \
 	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver fonts-noto-cjk; }
 
+# make run is the demo: demo customers and the demo sign-in exist (ANXIN_DEMO_MODE=0 turns it off).
 run: setup
-	$(ACTIONS_ENV)/bin/python -m bot.servers
+	ANXIN_DEMO_MODE=$${ANXIN_DEMO_MODE:-1} $(ACTIONS_ENV)/bin/python -m bot.servers
 
 lint: $(ACTIONS_ENV)/.installed
 	$(ACTIONS_ENV)/bin/ruff check bot actions tests bench

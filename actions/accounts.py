@@ -1,19 +1,40 @@
-"""Balance and transfer actions over the demo account store (``bot.accounts``)."""
+"""Balance and transfer actions over the account store (``bot.accounts``).
+
+Who the customer is comes from ``actions.common.party_of`` (what the channel vouched for),
+never from a slot. A transfer carries an idempotency key from the moment it is put to the
+customer for confirmation, so a retried or repeated confirmation moves money once; above
+the step-up threshold a one-time code pushed to the bank app must be entered first; and a
+confirmation the Rasa server has already given up on (it answered "service busy") is never
+executed late: the transfer is then reported truthfully at the next opportunity instead.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+import uuid
 from decimal import Decimal
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import joined
+from actions.common import joined, language_of, party_of, refuse_unidentified
+from bot import settings
 from bot.accounts import store
 from bot.accounts.amounts import parse_amount
+from bot.identity import delivery, otp
 
+logger = logging.getLogger(__name__)
 CONFIRMATION_ACTION = "action_ask_transfer_confirmation"
+STEP_UP_FORM = "step_up_form"
+STEP_UP_FAILED = "failed"  # the form ends; the transfer it guarded is cancelled, already said
+# What the transfer form's own actions return to end it for somebody it may not serve.
+FORM_REFUSED = [ActiveLoop(None), SlotSet("requested_slot", None), SlotSet("payee", None), SlotSet("amount", None)]
+# The execution must finish this long before the Rasa server's own deadline, or not at all.
+DEADLINE_MARGIN_SECONDS = 1.5
 
 
 def _money(amount: Decimal) -> str:
@@ -39,16 +60,54 @@ def _action_before_latest_message(tracker: Tracker) -> str | None:
     return None
 
 
+def _called_at(tracker: Tracker) -> float | None:
+    """When the Rasa server called this action, near enough: the time of the tracker's newest
+    event (it calls right after applying it). Its timeout runs per action call."""
+    stamps = [event.get("timestamp") for event in tracker.events if event.get("timestamp")]
+    return max(stamps) if stamps else None
+
+
+def _too_late(tracker: Tracker) -> bool:
+    """True when the Rasa server has (nearly) stopped waiting for this action."""
+    called = _called_at(tracker)
+    deadline = settings.action_timeout_seconds() - DEADLINE_MARGIN_SECONDS
+    return called is not None and time.time() - called > deadline
+
+
+def _pending(tracker: Tracker) -> dict:
+    pending = tracker.get_slot("pending_transfer")
+    return pending if isinstance(pending, dict) else {}
+
+
+def report_unannounced_transfer(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[dict[str, Any]]:
+    """If the confirmed transfer still parked in this conversation did go through (its answer
+    never reached the customer: the Rasa server had answered "service busy"), say so now."""
+    pending = _pending(tracker)
+    done = store.find_transfer(pending["key"]) if pending.get("key") else None
+    if done is None:
+        return []
+    dispatcher.utter_message(response="utter_transfer_done_earlier", payee=done.payee,
+                             amount=_money(store.from_fen(done.amount_fen)))
+    return [SlotSet("pending_transfer", None)]
+
+
 class ActionCheckBalance(Action):
     def name(self) -> str:
         return "action_check_balance"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        account = store.account(tracker.sender_id)
+        party = party_of(tracker)
+        if refuse_unidentified(dispatcher, party):
+            return []
+        events = report_unannounced_transfer(dispatcher, tracker)
+        account = store.account(party.customer_id)
+        if account is None:
+            dispatcher.utter_message(response="utter_no_account")
+            return events
         dispatcher.utter_message(response="utter_balance", balance=_money(account.balance),
                                  currency=account.currency, account_tail=account.account_tail)
-        return []
+        return events
 
 
 class ActionAskPayee(Action):
@@ -59,25 +118,37 @@ class ActionAskPayee(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        payees = store.account(tracker.sender_id).payees
-        dispatcher.utter_message(response="utter_ask_payee", payees=joined(tracker, payees))
-        return []
+        party = party_of(tracker)
+        if refuse_unidentified(dispatcher, party) or _no_account(dispatcher, party.customer_id):
+            return FORM_REFUSED
+        account = store.account(party.customer_id)
+        events = report_unannounced_transfer(dispatcher, tracker)
+        dispatcher.utter_message(response="utter_ask_payee", payees=joined(tracker, account.payees))
+        return events
 
 
 class ValidateTransferForm(FormValidationAction):
-    """Accept only a saved payee and a positive amount the customer can afford."""
+    """Accept only a saved payee and a positive amount the customer can afford; nobody
+    unidentified (an unbound WeChat follower) and nobody without an account gets the form."""
 
     def name(self) -> str:
         return "validate_transfer_form"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        party = party_of(tracker)
+        if refuse_unidentified(dispatcher, party) or _no_account(dispatcher, party.customer_id):
+            return FORM_REFUSED
+        return await super().run(dispatcher, tracker, domain)
+
     async def validate_payee(self, slot_value: Any, dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        customer = party_of(tracker).customer_id
         text = _as_text(slot_value)
-        payee = store.find_payee(tracker.sender_id, text)
+        payee = store.find_payee(customer, text)
         if payee is None:
-            payees = store.account(tracker.sender_id).payees
             dispatcher.utter_message(response="utter_unknown_payee", payee=text or "",
-                                     payees=joined(tracker, payees))
+                                     payees=joined(tracker, store.account(customer).payees))
         return {"payee": payee}
 
     async def validate_amount(self, slot_value: Any, dispatcher: CollectingDispatcher,
@@ -86,7 +157,7 @@ class ValidateTransferForm(FormValidationAction):
         if amount is None:
             dispatcher.utter_message(response="utter_invalid_amount")
             return {"amount": None}
-        account = store.account(tracker.sender_id)
+        account = store.account(party_of(tracker).customer_id)
         if amount > account.balance:
             dispatcher.utter_message(response="utter_insufficient_funds", amount=_money(amount),
                                      balance=_money(account.balance), currency=account.currency)
@@ -94,8 +165,16 @@ class ValidateTransferForm(FormValidationAction):
         return {"amount": str(amount)}
 
 
+def _no_account(dispatcher: CollectingDispatcher, customer_id: str) -> bool:
+    if store.account(customer_id) is not None:
+        return False
+    dispatcher.utter_message(response="utter_no_account")
+    return True
+
+
 class ActionAskTransferConfirmation(Action):
-    """Park the validated transfer in ``pending_transfer`` and ask the customer to confirm."""
+    """Park the validated transfer in ``pending_transfer`` with a fresh idempotency key and
+    ask the customer to confirm."""
 
     def name(self) -> str:
         return CONFIRMATION_ACTION
@@ -104,43 +183,111 @@ class ActionAskTransferConfirmation(Action):
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         payee, amount = tracker.get_slot("payee"), parse_amount(tracker.get_slot("amount"))
         reset = [SlotSet("payee", None), SlotSet("amount", None)]
+        party = party_of(tracker)
+        if not party.identified or store.account(party.customer_id) is None:
+            return reset  # the form was refused and said why
+        events = report_unannounced_transfer(dispatcher, tracker)
         if not payee or amount is None:
             dispatcher.utter_message(response="utter_no_pending_transfer")
-            return reset + [SlotSet("pending_transfer", None)]
-        currency = store.account(tracker.sender_id).currency
+            return events + reset + [SlotSet("pending_transfer", None)]
+        currency = store.account(party.customer_id).currency
         dispatcher.utter_message(response="utter_confirm_transfer", payee=payee,
                                  amount=_money(amount), currency=currency)
-        return reset + [SlotSet("pending_transfer", {"payee": payee, "amount": str(amount)})]
+        pending = {"payee": payee, "amount": str(amount), "key": uuid.uuid4().hex}
+        return events + reset + [SlotSet("pending_transfer", pending)]
 
 
 class ActionExecuteTransfer(Action):
-    """Run the pending transfer, but only as the direct answer to the confirmation question,
-    so a stray "yes" later in the conversation can never move money."""
+    """Run the pending transfer, but only as the direct answer to the confirmation question
+    (or to the step-up code that followed it), so a stray "yes" later in the conversation
+    can never move money; once per idempotency key; never after the Rasa server gave up."""
 
     def name(self) -> str:
         return "action_execute_transfer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        pending = tracker.get_slot("pending_transfer") or {}
+        party = party_of(tracker)
+        pending = _pending(tracker)
         clear = [SlotSet("pending_transfer", None)]
-        amount = parse_amount(pending.get("amount")) if isinstance(pending, dict) else None
-        if amount is None or _action_before_latest_message(tracker) != CONFIRMATION_ACTION:
+        if refuse_unidentified(dispatcher, party):
+            return clear
+        if tracker.get_slot("step_up_code") == STEP_UP_FAILED:
+            return clear + [SlotSet("step_up_code", None)]
+        announced = report_unannounced_transfer(dispatcher, tracker)
+        if announced:
+            return announced
+        amount = parse_amount(pending.get("amount"))
+        key = pending.get("key")
+        purpose = f"transfer:{key}"
+        stepped_up = bool(key) and otp.passed(purpose)
+        if amount is None or not key or (
+                _action_before_latest_message(tracker) != CONFIRMATION_ACTION and not stepped_up):
             dispatcher.utter_message(response="utter_no_pending_transfer")
             return clear
-        outcome = store.transfer(tracker.sender_id, pending["payee"], amount)
+        if party.shadow:  # the copilot's rehearsal: show what would happen, move nothing
+            dispatcher.utter_message(response="utter_transfer_rehearsal", payee=pending["payee"],
+                                     amount=_money(amount))
+            return clear
+        if amount > settings.step_up_threshold() and not stepped_up:
+            return await _start_step_up(dispatcher, tracker, party.customer_id, pending, amount)
+        if _too_late(tracker):
+            logger.warning("Transfer %s not executed: the Rasa server stopped waiting for this turn", key)
+            return []
+        outcome = store.transfer(party.customer_id, pending["payee"], amount, key)
         if outcome.status == "ok":
             dispatcher.utter_message(response="utter_transfer_done", payee=outcome.payee,
                                      amount=_money(amount), balance=_money(outcome.balance),
                                      currency=outcome.currency)
+        elif outcome.status == "already_done":
+            dispatcher.utter_message(response="utter_transfer_done_earlier", payee=outcome.payee,
+                                     amount=_money(amount))
         elif outcome.status == "insufficient_funds":
             dispatcher.utter_message(response="utter_transfer_failed_funds",
                                      balance=_money(outcome.balance), currency=outcome.currency)
+        elif outcome.status == "over_daily_limit":
+            dispatcher.utter_message(response="utter_transfer_over_limit", left=_money(outcome.limit_left),
+                                     currency=outcome.currency)
         else:
-            payees = store.account(tracker.sender_id).payees
+            payees = store.account(party.customer_id).payees
             dispatcher.utter_message(response="utter_unknown_payee", payee=pending["payee"],
                                      payees=joined(tracker, payees))
         return clear
+
+
+async def _start_step_up(dispatcher: CollectingDispatcher, tracker: Tracker, customer_id: str,
+                         pending: dict, amount: Decimal) -> list[dict[str, Any]]:
+    """Push a one-time code to the customer's app and open the form that asks for it."""
+    code = otp.issue(f"transfer:{pending['key']}", customer_id)
+    message = delivery.text("step_up_code", language_of(tracker), code=code, payee=pending["payee"],
+                            amount=_money(amount))
+    try:
+        await asyncio.to_thread(delivery.send, "app_push", customer_id, message)
+    except delivery.DeliveryError as error:
+        logger.error("Step-up code not delivered: %s", error)
+        dispatcher.utter_message(response="utter_step_up_unavailable")
+        return [SlotSet("pending_transfer", None)]
+    return [SlotSet("step_up_code", None), FollowupAction(STEP_UP_FORM)]
+
+
+class ValidateStepUpForm(FormValidationAction):
+    """Check the code from the app; three wrong codes cancel the transfer."""
+
+    def name(self) -> str:
+        return "validate_step_up_form"
+
+    async def validate_step_up_code(self, slot_value: Any, dispatcher: CollectingDispatcher,
+                                    tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        key = _pending(tracker).get("key")
+        digits = "".join(ch for ch in str(slot_value or "") if ch.isdigit())
+        result = otp.check(f"transfer:{key}", digits) if key else otp.Check("none")
+        if result.status == "ok" and result.customer_id == party_of(tracker).customer_id:
+            return {"step_up_code": "verified"}
+        if result.status == "wrong":
+            dispatcher.utter_message(response="utter_step_up_wrong_code", attempts=str(result.attempts_left))
+            return {"step_up_code": None}
+        dispatcher.utter_message(response="utter_step_up_failed")
+        return {"step_up_code": STEP_UP_FAILED, "pending_transfer": None}
 
 
 class ActionCancelTransfer(Action):
@@ -150,4 +297,5 @@ class ActionCancelTransfer(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         dispatcher.utter_message(response="utter_transfer_cancelled")
-        return [SlotSet("payee", None), SlotSet("amount", None), SlotSet("pending_transfer", None)]
+        return [SlotSet("payee", None), SlotSet("amount", None), SlotSet("pending_transfer", None),
+                SlotSet("step_up_code", None)]

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language_of
+from actions.common import language_of, party_of
 from bot import handoff
 from bot.emotion import care
 from bot.knowledge import sources
@@ -48,6 +48,9 @@ class ActionHandoffWithSummary(Action):
         reason = {"complaint": "complaint", "request_human": "asked"}.get(intent) or (
             "emotion" if slots.get("care_mode") == "handoff" else "offer_accepted")
         summary = handoff.summarize(tracker.events, slots, reason)
-        handoff_id = handoff.record(tracker.sender_id, summary)
+        party = party_of(tracker)
+        # The agent needs to know whom they talk to: the customer if known, else the conversation.
+        # The copilot's rehearsal hands nobody over.
+        handoff_id = "-" if party.shadow else handoff.record(party.customer_id or tracker.sender_id, summary)
         dispatcher.utter_message(response="utter_handoff", handoff_id=handoff_id)
         return [SlotSet(name, value) for name, value in care.AFTER_HANDOFF.items()]

@@ -12,7 +12,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import joined, language_of
+from actions.common import joined, language_of, party_of, refuse_unidentified
 from bot.compliance import audit, rulebook, suitability
 from bot.compliance.risk_profile import current as current_profile
 from bot.compliance.risk_profile import level_name
@@ -27,9 +27,15 @@ def _product_refs(products) -> list[dict]:
 def present_products(dispatcher: CollectingDispatcher, tracker: Tracker, asked: str) -> str:
     """Answer a request for products (``asked``: the customer's words, or a product name the
     knowledge base matched) through the suitability gate, warning first, audited. Returns the
-    gate's decision (``suggest`` when products were presented)."""
+    gate's decision (``suggest`` when products were presented). The copilot's rehearsal
+    (a shadow party) is answered for the call's customer but leaves no audit record: the
+    customer was not shown anything."""
     language = language_of(tracker)
-    customer = tracker.sender_id
+    party = party_of(tracker)
+    if refuse_unidentified(dispatcher, party):
+        return "unidentified"
+    customer = party.customer_id
+    record = (lambda *args, **kwargs: None) if party.shadow else audit.record
     emotion = tracker.get_slot("emotion")
     profile = current_profile(customer)
     decision = suitability.decide(profile, asked, emotion)
@@ -49,14 +55,14 @@ def present_products(dispatcher: CollectingDispatcher, tracker: Tracker, asked: 
                              date=profile.date)
     audited = {"c_level": profile.level, "products": _product_refs(decision.products),
                "warning_text": warning, "emotion": emotion or NOT_SENSED}
-    audit.record(customer, "warning", **audited)
+    record(customer, "warning", **audited)
     names = [p.name[language] for p in decision.products]
     if decision.kind in ("mismatch", "refused_c1"):
         response = "utter_product_mismatch" if decision.kind == "mismatch" else "utter_product_mismatch_c1"
         dispatcher.utter_message(response=response, products=joined(tracker, names), level=profile.level,
                                  risks=joined(tracker, [p.risk for p in decision.products]))
         _cooling_off(dispatcher, decision.products, language)
-        audit.record(customer, "mismatch", detail=decision.kind, **audited)
+        record(customer, "mismatch", detail=decision.kind, **audited)
         if decision.kind == "mismatch":
             dispatcher.utter_message(response="utter_handoff")
         return decision.kind
@@ -71,7 +77,7 @@ def present_products(dispatcher: CollectingDispatcher, tracker: Tracker, asked: 
     if profile.senior:
         dispatcher.utter_message(response="utter_senior_care")
     dispatcher.utter_message(response="utter_presale_notice")
-    audit.record(customer, "suggestion", **audited)
+    record(customer, "suggestion", **audited)
     return decision.kind
 
 

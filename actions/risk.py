@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language_of
+from actions.common import language_of, party_of, refuse_unidentified
 from bot.compliance import audit, risk_profile
 
 QUESTION_SLOTS = tuple(q["slot"] for q in risk_profile.questionnaire()["questions"])
@@ -24,6 +25,8 @@ class _AskQuestion(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
+        if refuse_unidentified(dispatcher, party_of(tracker)):  # an assessment belongs to a customer
+            return [ActiveLoop(None), SlotSet("requested_slot", None)]
         language = language_of(tracker)
         question = risk_profile.question(self.slot)
         buttons = [{"title": f"{n}. {option['label'][language]}", "payload": f'/choose_option{{"option": "{n}"}}'}
@@ -43,6 +46,12 @@ class ValidateRiskAssessmentForm(FormValidationAction):
 
     def name(self) -> str:
         return "validate_risk_assessment_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        if refuse_unidentified(dispatcher, party_of(tracker)):  # an assessment belongs to a customer
+            return [ActiveLoop(None), SlotSet("requested_slot", None)]
+        return await super().run(dispatcher, tracker, domain)
 
 
 def _option_validator(slot: str):
@@ -70,14 +79,21 @@ class ActionCompleteRiskAssessment(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
+        party = party_of(tracker)
+        if not party.identified:  # the form was refused and said why
+            return [SlotSet(slot, None) for slot in QUESTION_SLOTS]
         answers = {slot: risk_profile.answer_index(slot, tracker.get_slot(slot)) for slot in QUESTION_SLOTS}
         if None in answers.values():  # cannot happen after validation; never score a guess
             dispatcher.utter_message(response="utter_risk_assessment_cancelled")
             return [SlotSet(slot, None) for slot in QUESTION_SLOTS]
         level, total, senior = risk_profile.score(answers)
-        profile = risk_profile.save(tracker.sender_id, level, score_total=total, senior=senior, answers=answers)
-        audit.record(tracker.sender_id, "assessment", c_level=level, detail=f"score {total}")
-        dispatcher.utter_message(response="utter_risk_result", level=level, date=profile.date,
+        if party.shadow:  # the copilot's rehearsal never changes the customer's level on file
+            date = datetime.now(timezone.utc).date().isoformat()
+        else:
+            date = risk_profile.save(party.customer_id, level, score_total=total, senior=senior,
+                                     answers=answers).date
+            audit.record(party.customer_id, "assessment", c_level=level, detail=f"score {total}")
+        dispatcher.utter_message(response="utter_risk_result", level=level, date=date,
                                  level_name=risk_profile.level_name(level, language_of(tracker)))
         return [SlotSet(slot, None) for slot in QUESTION_SLOTS]
 
@@ -100,7 +116,10 @@ class ActionShowRiskProfile(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        profile = risk_profile.current(tracker.sender_id)
+        party = party_of(tracker)
+        if refuse_unidentified(dispatcher, party):
+            return []
+        profile = risk_profile.current(party.customer_id)
         if profile is None:
             dispatcher.utter_message(response="utter_no_risk_profile")
         elif not profile.is_valid():

@@ -27,8 +27,23 @@ ACTIONS_PYTHON = ROOT / ".venv-actions" / "bin" / "python"
 MODEL = ROOT / "models" / "anxin.tar.gz"
 HOST = "127.0.0.1"
 # credentials.yml reads the WeChat settings from the environment; unset, the channel is off.
-WECHAT_DEFAULTS = {"WECHAT_TOKEN": "", "WECHAT_APP_ID": "", "WECHAT_APP_SECRET": "",
-                   "WECHAT_ENCODING_AES_KEY": "", "WECHAT_API_BASE": "https://api.weixin.qq.com"}
+# So do the app channels' customer-token keys.
+CREDENTIAL_DEFAULTS = {"WECHAT_TOKEN": "", "WECHAT_APP_ID": "", "WECHAT_APP_SECRET": "",
+                       "WECHAT_ENCODING_AES_KEY": "", "WECHAT_API_BASE": "https://api.weixin.qq.com",
+                       "ANXIN_APP_JWT_SECRET": "", "ANXIN_APP_JWT_PUBLIC_KEY": ""}
+
+
+def demo_mode_on() -> bool:
+    """Same reading of ``ANXIN_DEMO_MODE`` as bot.settings (this module is standard library only)."""
+    return os.environ.get("ANXIN_DEMO_MODE", "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _demo_agent_keys() -> dict[str, str]:
+    """The demo agents' copilot keys: ANXIN_DEMO_AGENT_KEYS ("demo-agent:<key>,demo-supervisor:<key>")
+    when set, else two random ones."""
+    pairs = (p.strip().split(":", 1) for p in os.environ.get("ANXIN_DEMO_AGENT_KEYS", "").split(",") if ":" in p)
+    given = {agent: key for agent, key in pairs}
+    return {agent: given.get(agent) or secrets.token_urlsafe(32) for agent in ("demo-agent", "demo-supervisor")}
 
 
 def _state_dir() -> Path:
@@ -56,7 +71,16 @@ class Servers:
     action_port: int = 5055
     copilot_port: int = 5077
     token: str = field(default_factory=lambda: os.environ.get("ANXIN_API_TOKEN") or secrets.token_hex(16))
-    copilot_token: str = field(default_factory=lambda: os.environ.get("ANXIN_COPILOT_TOKEN") or secrets.token_hex(16))
+    # Demo mode only: the two demo agents' copilot keys ({agent id: key}), new every start (or
+    # ANXIN_DEMO_AGENT_KEYS as given); the copilot creates those agents. Otherwise agents are
+    # added with `python -m bot.copilot.agents add`.
+    demo_agent_keys: dict[str, str] = field(default_factory=lambda: _demo_agent_keys() if demo_mode_on() else {})
+    # The key customer tokens are signed with (HS256). In demo mode with no key configured, a
+    # random one per start, so the demo sign-in can issue tokens; otherwise only what is configured.
+    app_jwt_secret: str = field(default_factory=lambda: os.environ.get("ANXIN_APP_JWT_SECRET") or (
+        secrets.token_hex(32) if demo_mode_on() and not os.environ.get("ANXIN_APP_JWT_PUBLIC_KEY") else ""))
+    # Settings for these servers only, over the environment (e.g. a second set with demo mode off).
+    environment: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     started_in: float = 0.0
 
@@ -75,15 +99,18 @@ class Servers:
     def _env(self) -> dict[str, str]:
         # The servers share the machine: one encoder thread in the action server and the copilot,
         # and OpenMP threads that sleep when idle instead of spinning on the Rasa server's core.
-        env = {"ANXIN_ENCODER_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", **WECHAT_DEFAULTS, **os.environ}
+        env = {"ANXIN_ENCODER_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE", **CREDENTIAL_DEFAULTS, **os.environ}
         env.update(PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false", SANIC_HOST=HOST,
                    ANXIN_ACTION_URL=f"{self.action_url}/webhook", HF_HUB_OFFLINE="1",
                    TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1", ANXIN_API_TOKEN=self.token,
-                   ANXIN_COPILOT_TOKEN=self.copilot_token, ANXIN_RASA_URL=self.rasa_url)
+                   ANXIN_DEMO_AGENT_KEYS=",".join(f"{a}:{k}" for a, k in self.demo_agent_keys.items()),
+                   ANXIN_RASA_URL=self.rasa_url,
+                   ANXIN_APP_JWT_SECRET=self.app_jwt_secret)
+        env.update(self.environment)
         return env
 
     def _spawn(self, name: str, command: list[str]) -> None:
-        logs = _state_dir() / "logs"
+        logs = Path(self.environment.get("ANXIN_STATE_DIR") or _state_dir()) / "logs"
         logs.mkdir(parents=True, exist_ok=True)
         log = (logs / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=self._env(), stdout=log,
@@ -174,15 +201,23 @@ def main() -> None:
     print(f"Starting the action server (:{args.action_port}), the Rasa server (:{args.rasa_port}) "
           f"and the agent copilot (:{args.copilot_port})...", flush=True)
     servers.start()
+    demo = demo_mode_on()
     print(f"Anxin is up in {servers.started_in:.1f} s.\n"
-          f"  Web chat:   {servers.rasa_url}/webhooks/rest/chat\n"
+          + ("  DEMO MODE: demo customers, accounts and risk profiles; demo sign-in on the web chat page.\n"
+             if demo else "  Demo mode off: customers sign in with the bank app's token only.\n")
+          + f"  Web chat:   {servers.rasa_url}/webhooks/rest/chat\n"
           f"  REST:       POST {servers.rasa_url}/webhooks/rest/webhook "
-          '{"sender": "me", "message": "查余额"}\n'
-          f"  socket.io:  {servers.rasa_url}/socket.io (events user_uttered / bot_uttered)\n"
+          '{"message": "查余额"} with Authorization: Bearer <customer token>\n'
+          + (f"  Demo token: POST {servers.rasa_url}/webhooks/rest/demo/sign-in "
+             '{"customer_id": "demo-c3"}\n' if demo else "")
+          + f"  socket.io:  {servers.rasa_url}/socket.io (auth {{\"token\": ...}}; events user_uttered / bot_uttered)\n"
           f"  WeChat:     {servers.rasa_url}/webhooks/wechat/webhook "
           f"({'configured' if os.environ.get('WECHAT_TOKEN') else 'off: set WECHAT_TOKEN'})\n"
-          f"  Copilot:    {servers.copilot_url}/copilot  (agent token: {servers.copilot_token})\n"
-          f"  HTTP API token: {servers.token}\n"
+          + (f"  Copilot:    {servers.copilot_url}/copilot  (agent keys: "
+             + ", ".join(f"{a} {k}" for a, k in servers.demo_agent_keys.items()) + ")\n" if servers.demo_agent_keys
+             else f"  Copilot:    {servers.copilot_url}/copilot  (add agents: python -m bot.copilot.agents add "
+             '<agent_id> --name "..." --role agent|supervisor)\n')
+          + f"  HTTP API token: {servers.token}\n"
           f"  Logs:       {_state_dir() / 'logs'}\n"
           "Press Ctrl-C to stop.", flush=True)
     stop = {"now": False}

@@ -7,7 +7,9 @@ configuration; a bank deployment overrides the database URLs through the environ
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,3 +65,36 @@ def knowledge_index_dir() -> Path:
 def emotion_model_path() -> Path:
     """The trained emotion head (``ANXIN_EMOTION_MODEL``), built by ``python -m bot.emotion.train``."""
     return Path(os.environ.get("ANXIN_EMOTION_MODEL", PROJECT_ROOT / "models" / "emotion" / "head.pkl"))
+
+
+def _flag(name: str, default: str = "0") -> bool:
+    return os.environ.get(name, default).strip().lower() in ("1", "true", "yes", "on")
+
+
+def demo_mode() -> bool:
+    """Demo mode (``ANXIN_DEMO_MODE``, off unless set; ``make run`` turns it on): demo customers,
+    their seeded accounts and risk profiles, demo agents and the demo sign-in exist only then.
+    With it off, a customer the bank's systems do not know has no account and no profile."""
+    return _flag("ANXIN_DEMO_MODE")
+
+
+def demo_token_minutes() -> int:
+    """Lifetime of a token issued by the demo sign-in (``ANXIN_DEMO_TOKEN_MINUTES``)."""
+    return int(os.environ.get("ANXIN_DEMO_TOKEN_MINUTES", "30"))
+
+
+def daily_transfer_limit() -> Decimal:
+    """Default daily transfer limit per customer, in the account's currency
+    (``ANXIN_DAILY_TRANSFER_LIMIT``); an account may carry its own."""
+    return Decimal(os.environ.get("ANXIN_DAILY_TRANSFER_LIMIT", "50000"))
+
+
+def step_up_threshold() -> Decimal:
+    """Transfers above this amount need a one-time code confirmed in the app
+    (``ANXIN_STEP_UP_THRESHOLD``)."""
+    return Decimal(os.environ.get("ANXIN_STEP_UP_THRESHOLD", "5000"))
+
+
+def bank_timezone() -> ZoneInfo:
+    """The bank's calendar for daily limits (``ANXIN_TIMEZONE``)."""
+    return ZoneInfo(os.environ.get("ANXIN_TIMEZONE", "Asia/Shanghai"))

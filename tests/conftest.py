@@ -11,4 +11,5 @@ def isolated_state(tmp_path, monkeypatch):
     monkeypatch.delenv("ANXIN_BANK_DB_URL", raising=False)
     monkeypatch.delenv("ANXIN_TRACKER_DB_URL", raising=False)
     monkeypatch.delenv("ANXIN_REDIS_URL", raising=False)
+    monkeypatch.setenv("ANXIN_DEMO_MODE", "1")  # tests that need it off turn it off
     return tmp_path / "state"

@@ -1,9 +1,13 @@
 """The banking app's REST channel (``/webhooks/rest/webhook``) and the local web chat page.
 
-It keeps the request and response shape of Rasa's built-in REST channel, so existing
-clients work unchanged, and adds what the built-in one lacks: refusing unusable input
-with a clear 4xx instead of a 500 or a silent empty reply (see ``bot.channels.inbound``),
-and serving a small chat page at ``/webhooks/rest/chat`` for people to try the bot.
+It keeps the response shape of Rasa's built-in REST channel and adds what a bank needs:
+every message carries the bank app's signed customer token (``Authorization: Bearer``), and
+the conversation id is the token's customer — a body ``sender`` naming anybody else is
+refused. Unusable input gets a clear 4xx instead of a 500 or a silent empty reply (see
+``bot.channels.inbound``). The chat page at ``/webhooks/rest/chat`` takes a token from the
+page address (``#token=``) or, in demo mode only, from the demo sign-in
+(``/webhooks/rest/demo/sign-in``), which issues a short-lived token for a demo customer.
+Keys come from credentials.yml (``jwt_secret`` HS256, ``jwt_public_key`` RS256).
 """
 
 from __future__ import annotations
@@ -18,18 +22,52 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.inbound import InboundError, parse_body
+from bot import settings
+from bot.channels.inbound import InboundError, json_object, parse_body
+from bot.identity import demo
+from bot.identity.tokens import CustomerTokens, TokenError, bearer
 
 logger = logging.getLogger(__name__)
 CHAT_PAGE = Path(__file__).with_name("static") / "chat.html"
+NOT_CONFIGURED = ("customer sign-in is not configured: set ANXIN_APP_JWT_SECRET (HS256) or "
+                  "ANXIN_APP_JWT_PUBLIC_KEY (RS256)")
+
+
+def unauthorized(message: str) -> HTTPResponse:
+    return response.json({"error": message}, status=401, headers={"WWW-Authenticate": 'Bearer realm="anxin"'})
+
+
+def authenticate(tokens: CustomerTokens, request: Request) -> str:
+    """The customer id of the request's token; InboundError (401/503) when there is none."""
+    if not tokens.configured:
+        raise InboundError(503, NOT_CONFIGURED)
+    try:
+        return tokens.verify(bearer(request.headers.get("authorization"))).customer_id
+    except TokenError as error:
+        raise InboundError(401, str(error)) from error
+
+
+def refusal(error: InboundError) -> HTTPResponse:
+    if error.status == 401:
+        return unauthorized(error.message)
+    return response.json({"error": error.message}, status=error.status)
 
 
 class AppRestInput(InputChannel):
-    """REST channel with input validation, configured in credentials.yml."""
+    """REST channel with customer tokens and input validation, configured in credentials.yml."""
+
+    def __init__(self, tokens: CustomerTokens | None = None) -> None:
+        self.tokens = tokens or CustomerTokens()
 
     @classmethod
     def name(cls) -> str:
         return "rest"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        credentials = credentials or {}
+        return cls(CustomerTokens(credentials.get("jwt_secret"), credentials.get("jwt_public_key"),
+                                  credentials.get("jwt_audience"), credentials.get("jwt_issuer")))
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("anxin_app_rest", __name__)
@@ -42,12 +80,37 @@ class AppRestInput(InputChannel):
         async def chat_page(_: Request) -> HTTPResponse:
             return await response.file(CHAT_PAGE, mime_type="text/html; charset=utf-8")
 
+        @webhook.route("/demo/customers", methods=["GET"])
+        async def demo_customers(_: Request) -> HTTPResponse:
+            if not settings.demo_mode():
+                return response.json({"error": "not found"}, status=404)
+            return response.json({"customers": demo.seeded(), "minutes": settings.demo_token_minutes()})
+
+        @webhook.route("/demo/sign-in", methods=["POST"])
+        async def demo_sign_in(request: Request) -> HTTPResponse:
+            if not settings.demo_mode():
+                return response.json({"error": "not found"}, status=404)
+            try:
+                customer = json_object(request.body or b"", '{"customer_id": "demo-c3"}').get("customer_id")
+            except InboundError as error:
+                return refusal(error)
+            if not isinstance(customer, str) or not demo.is_demo_customer(customer):
+                return response.json({"error": '"customer_id" must be a demo customer id: demo-<letters, digits, ->'},
+                                     status=400)
+            minutes = settings.demo_token_minutes()
+            try:
+                token = self.tokens.issue(customer, minutes)
+            except TokenError as error:  # only an RS256 key: tokens come from the app backend alone
+                return response.json({"error": f"demo sign-in unavailable: {error}"}, status=503)
+            return response.json({"token": token, "customer_id": customer, "expires_in": minutes * 60})
+
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             try:
-                inbound = parse_body(request.body or b"")
+                customer = authenticate(self.tokens, request)
+                inbound = parse_body(request.body or b"", customer)
             except InboundError as error:
-                return response.json({"error": error.message}, status=error.status)
+                return refusal(error)
             collector = CollectingOutputChannel()
             try:
                 await on_new_message(UserMessage(inbound.text, collector, inbound.sender,

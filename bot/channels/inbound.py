@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import settings
+from bot.identity.party import strip_reserved
 
 EMPTY_MESSAGE_INTENT = "/empty_message"
 # Only emoji, symbols or punctuation ("😀😀😀", "???"): nothing a classifier can read reliably
@@ -63,27 +64,29 @@ def json_object(body: bytes, shape: str) -> dict[str, Any]:
     return payload
 
 
-def parse_body(body: bytes) -> Inbound:
-    """Turn a REST body ``{"sender": ..., "message": ..., "metadata": {...}}`` into an Inbound.
+def parse_body(body: bytes, customer_id: str) -> Inbound:
+    """Turn a REST body ``{"message": ..., "metadata": {...}}`` from the signed-in customer
+    ``customer_id`` into an Inbound whose sender is that customer.
 
-    An empty or whitespace-only message becomes the ``/empty_message`` intent, answered by
-    the dialogue with a polite prompt in the conversation's language; one without any word
-    character becomes ``/nlu_fallback``.
+    A ``sender`` in the body is optional (clients of Rasa's REST channel send one); one that
+    names somebody else is refused with 403, never obeyed. An empty or whitespace-only
+    message becomes the ``/empty_message`` intent, answered by the dialogue with a polite
+    prompt in the conversation's language; one without any word character ``/nlu_fallback``.
     """
-    payload = json_object(body, '{"sender": "...", "message": "..."}')
+    payload = json_object(body, '{"message": "..."}')
     sender, message, metadata = payload.get("sender"), payload.get("message"), payload.get("metadata")
-    if not isinstance(sender, str) or not clean_text(sender):
-        raise InboundError(400, '"sender" must be a non-empty string (the conversation id)')
-    sender = clean_text(sender)
-    if len(sender) > MAX_SENDER_CHARS:
-        raise InboundError(400, f'"sender" is longer than {MAX_SENDER_CHARS} characters')
+    if sender is not None:
+        if not isinstance(sender, str) or len(sender) > MAX_SENDER_CHARS:
+            raise InboundError(400, f'"sender", when given, must be a string of at most {MAX_SENDER_CHARS} characters')
+        if clean_text(sender) != customer_id:
+            raise InboundError(403, '"sender" is not the signed-in customer; leave it out (the token says who you are)')
     if message is None:
         message = ""
     if not isinstance(message, str):
         raise InboundError(400, '"message" must be a string')
     if metadata is not None and not isinstance(metadata, dict):
         raise InboundError(400, '"metadata" must be a JSON object when given')
-    return Inbound(sender, dialogue_text(message), metadata)
+    return Inbound(customer_id, dialogue_text(message), strip_reserved(metadata))
 
 
 def dialogue_text(message: str) -> str:

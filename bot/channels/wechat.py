@@ -34,6 +34,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels import wechat_binding as binding_flow
 from bot.channels import wechat_protocol as protocol
 from bot.channels.inbound import InboundError, dialogue_text
 from bot.channels.wechat_api import (
@@ -42,6 +43,7 @@ from bot.channels.wechat_api import (
     AccessTokenHolder,
     CustomerServiceSender,
 )
+from bot.channels.wechat_binding import BindingFlow
 from bot.compliance.masking import mask
 from bot.language import detect_language
 
@@ -167,6 +169,7 @@ class WeChatInput(InputChannel):
         self.sender = CustomerServiceSender(self.tokens)
         self.turns = TurnMemory()
         self.choices: RecentMemory[list[str]] = RecentMemory(CHOICE_MEMORY_SECONDS, MAX_CHOICES_REMEMBERED)
+        self.binding = BindingFlow(TEXTS["binding"], RecentMemory(binding_flow.STEP_SECONDS, MAX_CHOICES_REMEMBERED))
         self._background: set[asyncio.Task] = set()
         self.wait_seconds = passive_seconds()
 
@@ -200,6 +203,13 @@ class WeChatInput(InputChannel):
         given = self._dialogue_input(callback)
         if isinstance(given, Answer):
             return given
+        try:
+            bound = await self.binding.answer(callback.openid, given)
+        except Exception:  # noqa: BLE001 - the follower still gets an answer
+            logger.exception("Binding flow failed for WeChat follower %s", mask(callback.openid))
+            return Answer([TEXTS["failure"]])
+        if bound is not None:
+            return Answer([bound])
         collector = CollectingOutputChannel()
         try:
             await on_new_message(UserMessage(given, collector, callback.openid, input_channel=self.name(),

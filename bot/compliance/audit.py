@@ -23,7 +23,8 @@ from bot import db, settings
 from bot.compliance.masking import mask
 
 Base = declarative_base()
-KINDS = ("suggestion", "warning", "mismatch", "handoff", "guard_block", "assessment")
+KINDS = ("suggestion", "warning", "mismatch", "handoff", "guard_block", "assessment", "binding", "unbinding",
+         "erasure")
 GENESIS = "0" * 64
 
 

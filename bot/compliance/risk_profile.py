@@ -119,6 +119,9 @@ def save(customer_id: str, level: str, *, score_total: int | None = None, senior
 
 
 def _demo_profile(customer_id: str) -> RiskProfile | None:
+    """Demo mode only: the demo customers' assessments on file (demo_profiles.yml)."""
+    if not settings.demo_mode():
+        return None
     with DEMO_PROFILES.open(encoding="utf-8") as handle:
         demo = (yaml.safe_load(handle) or {}).get(customer_id)
     if not demo:

@@ -29,6 +29,8 @@ from bot.language import detect_language
 logger = logging.getLogger(__name__)
 
 BUSY_RESPONSE = "utter_service_busy"
+# Where "busy" alone would mislead: a transfer's outcome is reported at the next turn.
+BUSY_RESPONSES = {"action_execute_transfer": "utter_transfer_unconfirmed"}
 LANGUAGE_SLOT = "language"
 # Actions run by action_extract_slots for custom slot mappings: on failure the language
 # is set locally and no apology is sent (the predicted action may still answer).
@@ -44,12 +46,12 @@ def _language_events(tracker: Any) -> list[Event]:
     return [SlotSet(LANGUAGE_SLOT, language)] if language != previous else []
 
 
-async def _busy_reply(tracker: Any, nlg: Any, output_channel: Any) -> list[Event]:
+async def _busy_reply(tracker: Any, nlg: Any, output_channel: Any, action: str = "") -> list[Event]:
     events = _language_events(tracker)
     view = tracker.copy()
     for event in events:
         view.update(event)
-    message = await nlg.generate(BUSY_RESPONSE, view, output_channel.name())
+    message = await nlg.generate(BUSY_RESPONSES.get(action, BUSY_RESPONSE), view, output_channel.name())
     if message:
         events.append(rasa_action.create_bot_utterance(message))
     return events
@@ -67,7 +69,7 @@ async def _run_with_fallback(self: RemoteAction, output_channel: Any, nlg: Any,
             logger.warning("Action server failed on '%s' (%r); language set locally.", self.name(), error)
             return _language_events(tracker)
         logger.error("Action server failed on '%s' (%r); answering 'service busy'.", self.name(), error)
-        return await _busy_reply(tracker, nlg, output_channel)
+        return await _busy_reply(tracker, nlg, output_channel, self.name())
 
 
 def install() -> None:

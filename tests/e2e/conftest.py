@@ -15,7 +15,9 @@ import pytest
 import requests
 import yaml
 
+from bot.identity.tokens import CustomerTokens
 from bot.servers import Servers
+from tests.fakes.gateways import FakeGateways
 from tests.fakes.wechat import FakeWeChatApi, WeChatCaller, new_aes_key
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +29,8 @@ def isolated_state():
     """Override the unit-test fixture: the servers keep one state folder for the session."""
 
 
+# The bank app backend's key: the tests sign customer tokens with it, as the app backend does.
+APP_JWT_SECRET = "e2e-app-backend-key-" + uuid.uuid4().hex
 WECHAT = {"WECHAT_TOKEN": "anxin-e2e-token", "WECHAT_APP_ID": "wx0123456789abcdef",
           "WECHAT_APP_SECRET": "e2e-secret", "WECHAT_ENCODING_AES_KEY": new_aes_key()}
 
@@ -40,9 +44,19 @@ def wechat_api():
 
 
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory, wechat_api):
+def gateways():
+    """The bank's SMS and app-push gateways, faked on 127.0.0.1: tests read the codes sent."""
+    fake = FakeGateways().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory, wechat_api, gateways):
     state = tmp_path_factory.mktemp("e2e-state")
-    os.environ.update(WECHAT, WECHAT_API_BASE=wechat_api.url)
+    os.environ.update(WECHAT, WECHAT_API_BASE=wechat_api.url, ANXIN_APP_JWT_SECRET=APP_JWT_SECRET,
+                      ANXIN_DEMO_MODE="1", ANXIN_SMS_GATEWAY_URL=gateways.sms_url,
+                      ANXIN_APP_PUSH_URL=gateways.push_url)
     os.environ["ANXIN_STATE_DIR"] = str(state)
     rules = state / "rules.yml"  # a copy the tests may edit while the servers run
     rules.write_text((ROOT / "bot" / "compliance" / "rules.yml").read_text(encoding="utf-8"), encoding="utf-8")
@@ -55,15 +69,21 @@ def servers(tmp_path_factory, wechat_api):
     running.stop()
 
 
+def customer_token(customer_id: str, minutes: int = 10) -> str:
+    """A token as the bank app's backend would sign it for ``customer_id``."""
+    return CustomerTokens(APP_JWT_SECRET).issue(customer_id, minutes)
+
+
 class Chat:
-    """One customer conversation over the app's REST channel."""
+    """One signed-in customer's conversation over the app's REST channel."""
 
     def __init__(self, servers: Servers, sender: str | None = None) -> None:
         self.url = f"{servers.rasa_url}/webhooks/rest/webhook"
         self.sender = sender or f"e2e-{uuid.uuid4().hex[:10]}"
+        self.headers = {"Authorization": f"Bearer {customer_token(self.sender)}"}
 
     def post(self, **payload) -> requests.Response:
-        return requests.post(self.url, json={"sender": self.sender, **payload}, timeout=30)
+        return requests.post(self.url, json=payload, headers=self.headers, timeout=30)
 
     def say(self, message: str) -> list[dict]:
         reply = self.post(message=message)

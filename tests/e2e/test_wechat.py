@@ -17,14 +17,25 @@ from pathlib import Path
 import pytest
 import requests
 
+from bot.compliance import audit
+from bot.identity import bindings
 from tests.e2e.conftest import said
 from tests.fakes.wechat import sha1_signature
 
 _msg_ids = itertools.count(int(time.time() * 1000))
 
 
-def new_openid() -> str:
+def anonymous_openid() -> str:
     return "o" + uuid.uuid4().hex[:27]  # the shape of a real OpenID: 28 characters
+
+
+def new_openid() -> str:
+    """A follower already bound to a demo customer of its own, written straight into the
+    servers' binding store: these tests are about the connector; the binding flow itself is
+    tested through the servers in tests/e2e/test_production_mode.py and below."""
+    openid = anonymous_openid()
+    bindings.bind(openid, f"demo-wx-{openid[1:13]}")
+    return openid
 
 
 def user_texts(servers, openid: str) -> list[str]:
@@ -203,3 +214,44 @@ def test_an_answer_wechat_refuses_is_kept_not_lost(servers, wechat, wechat_api):
     kept = [json.loads(line) for line in undelivered.read_text("utf-8").splitlines()]
     mine = [k for k in kept if k["openid"] == openid]
     assert mine and "45015" in mine[0]["reason"] and said(mine[0]["parts"], "utter_handoff", "zh")
+
+
+def _say(wechat, openid: str, text: str) -> str:
+    return wechat.post(wechat.text_xml(openid, text, next(_msg_ids))).content
+
+
+def test_an_unbound_follower_gets_public_help_and_the_binding_prompt_for_anything_personal(wechat):
+    openid = anonymous_openid()
+    for personal in ("查余额", "我要转账", "有什么理财产品推荐", "我想做风险测评"):
+        answer = _say(wechat, openid, personal)
+        assert said([answer], "utter_binding_prompt", "zh"), (personal, answer)
+        assert "12,345.67" not in answer
+    public = _say(wechat, openid, "有人自称公安让我把钱转到安全账户")
+    assert not said([public], "utter_binding_prompt", "zh") and "安全账户" in public
+
+
+def test_binding_by_a_code_texted_to_the_registered_phone_then_unbinding(servers, wechat, gateways):
+    openid = anonymous_openid()
+    assert "手机号码" in _say(wechat, openid, "绑定")
+    assert "验证码" in _say(wechat, openid, "138 0000 0001")  # demo-rich's registered mobile
+    code = gateways.last_code("sms", "13800000001")
+    assert code is not None
+    wrong = "000000" if code != "000000" else "111111"
+    assert "还可以再试 2 次" in _say(wechat, openid, wrong)
+    assert "绑定成功" in _say(wechat, openid, code)
+    assert "880,000.00" in _say(wechat, openid, "查余额")
+    kinds = [e.kind for e in audit.history("demo-rich")]
+    assert "binding" in kinds and openid not in json.dumps([e.detail for e in audit.history("demo-rich")])
+    assert "已解除绑定" in _say(wechat, openid, "解绑")
+    assert said([_say(wechat, openid, "查余额")], "utter_binding_prompt", "zh")
+    assert "unbinding" in [e.kind for e in audit.history("demo-rich")]
+
+
+def test_an_unregistered_phone_gets_the_same_answer_and_no_code(wechat, gateways):
+    openid = anonymous_openid()
+    _say(wechat, openid, "bind")
+    sent_before = len(gateways.messages)
+    answer = _say(wechat, openid, "13912345678")
+    assert "验证码" in answer and len(gateways.messages) == sent_before
+    assert "验证未通过" in _say(wechat, openid, "123456")  # no code exists: nothing can be guessed
+    assert bindings.customer_for(openid) is None
