@@ -39,6 +39,9 @@ $(RASA_ENV)/.installed: requirements-rasa.txt
 	test -x $(RASA_ENV)/bin/python || $(PY310) -m venv $(RASA_ENV)
 	$(RASA_ENV)/bin/python -m pip install -q --disable-pip-version-check "pip<25"
 	$(RASA_ENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-rasa.txt
+	# Rate limits (bot/ratelimit.py): limits declares packaging>=21, Rasa pins packaging<21, and
+	# limits uses only packaging.version.Version, which 20.9 has; installed without its deps.
+	$(RASA_ENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps limits==5.6.0 Deprecated==1.3.1
 	touch $@
 
 $(ACTIONS_ENV)/.installed: requirements.txt

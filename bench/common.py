@@ -76,8 +76,26 @@ def summary_ms(seconds: list[float]) -> str:
 
 
 def bench_servers(prefix: str):
-    """Both real servers on the benchmark ports, with a fresh state folder unless one is set."""
+    """The real servers on the benchmark ports, in demo mode (demo accounts), with a fresh state
+    folder unless one is set."""
     from bot.servers import Servers
 
     os.environ.setdefault("ANXIN_STATE_DIR", tempfile.mkdtemp(prefix=f"anxin-{prefix}-"))
+    os.environ.setdefault("ANXIN_DEMO_MODE", "1")
+    # Load from one address and conversations with no think time: the limits would measure
+    # themselves, not the bot (they are on by default; tests/e2e/test_production_mode.py).
+    for kind in ("ADDRESS", "CUSTOMER", "WECHAT"):
+        os.environ.setdefault(f"ANXIN_RATE_LIMIT_{kind}", "off")
     return Servers(rasa_port=5205, action_port=5255, copilot_port=5277)
+
+
+def signed_session(app_jwt_secret: str, customer: str, minutes: int = 120):
+    """An HTTP session that speaks as ``customer`` with a token signed as the bank app's backend
+    signs them (the servers' HS256 key)."""
+    import requests
+
+    from bot.identity.tokens import CustomerTokens
+
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {CustomerTokens(app_jwt_secret).issue(customer, minutes)}"
+    return session

@@ -27,7 +27,7 @@ from pathlib import Path
 import requests
 import yaml
 
-from bench.common import bench_servers, machine_facts, run_concurrently
+from bench.common import bench_servers, machine_facts, run_concurrently, signed_session
 from bot.compliance import audit, catalogue, guard, risk_profile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,12 +147,12 @@ def _take_questionnaire(session: requests.Session, url: str, customer: str, rng:
     return found.group(0) if found else None
 
 
-def _converse(url: str, index: int, seed: int, stats: Stats) -> None:
+def _converse(url: str, index: int, seed: int, stats: Stats, secret: str) -> None:
     rng = random.Random(seed * 100_003 + index)
     customer = f"sim-{seed}-{index}"
     state = "questionnaire" if index % QUESTIONNAIRE_EVERY == 0 else STATES[index % len(STATES)]
     language = "zh" if rng.random() < 0.6 else "en"
-    session = requests.Session()
+    session = signed_session(secret, customer)
     level = _set_up(customer, state, rng)
     if state == "questionnaire":
         level = _take_questionnaire(session, url, customer, rng)
@@ -168,7 +168,8 @@ def _converse(url: str, index: int, seed: int, stats: Stats) -> None:
         stats.levels[level or state] += 1
 
 
-def run(rasa_url: str, conversations: int = 1000, seed: int = 7, workers: int = 4) -> Stats:
+def run(rasa_url: str, secret: str, conversations: int = 1000, seed: int = 7, workers: int = 4) -> Stats:
+    """``secret``: the servers' customer-token key (``Servers.app_jwt_secret``)."""
     url = f"{rasa_url}/webhooks/rest/webhook"
     stats = Stats()
     queue = list(range(conversations))
@@ -180,7 +181,7 @@ def run(rasa_url: str, conversations: int = 1000, seed: int = 7, workers: int = 
                 if not queue:
                     return
                 index = queue.pop()
-            _converse(url, index, seed, stats)
+            _converse(url, index, seed, stats, secret)
 
     run_concurrently(workers, lambda _: worker())
     return stats
@@ -219,7 +220,7 @@ def main() -> None:
     print(f"Compliance simulation — {machine_facts()}")
     with bench_servers("sim") as servers:
         began = time.monotonic()
-        stats = run(servers.rasa_url, args.conversations, args.seed)
+        stats = run(servers.rasa_url, servers.app_jwt_secret, args.conversations, args.seed)
         print(report(stats, time.monotonic() - began))
         for problem in stats.problems[:10]:
             print(f"      problem: {problem}")

@@ -13,9 +13,7 @@ import itertools
 import time
 import uuid
 
-import requests
-
-from bench.common import bench_servers, machine_facts, run_concurrently, summary_ms
+from bench.common import bench_servers, machine_facts, run_concurrently, signed_session, summary_ms
 
 # One realistic conversation, repeated: templates, custom actions, the transfer form.
 SCRIPT = ["你好", "查一下余额", "跨行转账要手续费吗", "what's my balance", "我要转账", "张三", "100",
@@ -23,25 +21,25 @@ SCRIPT = ["你好", "查一下余额", "跨行转账要手续费吗", "what's my
 WALL_CLOCK_CAP_S = 600
 
 
-def converse(url: str, turns: int, latencies: list[float], errors: list[str], deadline: float) -> None:
-    session = requests.Session()
+def converse(url: str, secret: str, turns: int, latencies: list[float], errors: list[str], deadline: float) -> None:
     sender = f"bench-{uuid.uuid4().hex[:12]}"
+    session = signed_session(secret, sender)
     for text in itertools.islice(itertools.cycle(SCRIPT), turns):
         if time.monotonic() > deadline:
             errors.append("wall-clock cap reached")
             return
         started = time.monotonic()
-        reply = session.post(url, json={"sender": sender, "message": text}, timeout=60)
+        reply = session.post(url, json={"message": text}, timeout=60)
         latencies.append(time.monotonic() - started)
         if reply.status_code != 200 or not reply.json():
             errors.append(f"{reply.status_code} for {text!r}")
 
 
-def run_level(url: str, conversations: int, turns_each: int) -> tuple[list[float], list[str], float]:
+def run_level(url: str, secret: str, conversations: int, turns_each: int) -> tuple[list[float], list[str], float]:
     latencies: list[float] = []
     errors: list[str] = []
     deadline = time.monotonic() + WALL_CLOCK_CAP_S
-    elapsed = run_concurrently(conversations, lambda _: converse(url, turns_each, latencies, errors, deadline))
+    elapsed = run_concurrently(conversations, lambda _: converse(url, secret, turns_each, latencies, errors, deadline))
     return latencies, errors, elapsed
 
 
@@ -55,9 +53,10 @@ def main() -> None:
     with bench_servers("bench") as servers:
         print(f"  start: all servers ready {servers.started_in:.1f} s after launch")
         url = f"{servers.rasa_url}/webhooks/rest/webhook"
-        converse(url, len(SCRIPT), [], [], time.monotonic() + 120)  # warm-up, not counted
+        secret = servers.app_jwt_secret
+        converse(url, secret, len(SCRIPT), [], [], time.monotonic() + 120)  # warm-up, not counted
         for conversations, turns in ((1, args.turns), (args.concurrent, args.turns_each)):
-            latencies, errors, wall = run_level(url, conversations, turns)
+            latencies, errors, wall = run_level(url, secret, conversations, turns)
             print(f"  {conversations:>2} concurrent conversation(s): {summary_ms(latencies)}; "
                   f"{len(latencies) / wall:.1f} turns/s; errors {len(errors)}")
             for error in sorted(set(errors))[:5]:

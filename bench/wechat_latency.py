@@ -17,6 +17,7 @@ import time
 import uuid
 
 from bench.common import bench_servers, machine_facts, run_concurrently, summary_ms
+from bot.identity import bindings
 from tests.fakes.wechat import FakeWeChatApi, WeChatCaller, new_aes_key
 
 SCRIPT = ["你好", "查一下余额", "信用卡年费怎么收", "what's my balance", "我的基金跌了好多，好担心怎么办",
@@ -28,6 +29,7 @@ _msg_ids = itertools.count(int(time.time() * 1000))
 def follower(caller: WeChatCaller, api: FakeWeChatApi, count: int, index: int, results: dict,
              deadline: float) -> None:
     openid = "o" + uuid.uuid4().hex[:27]
+    bindings.bind(openid, f"demo-wx-{openid[1:13]}")  # a bound follower: the script asks for the balance
     for n, text in enumerate(itertools.islice(itertools.cycle(SCRIPT), count)):
         if time.monotonic() > deadline:
             results["errors"].append("wall-clock cap reached")

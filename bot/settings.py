@@ -98,3 +98,14 @@ def step_up_threshold() -> Decimal:
 def bank_timezone() -> ZoneInfo:
     """The bank's calendar for daily limits (``ANXIN_TIMEZONE``)."""
     return ZoneInfo(os.environ.get("ANXIN_TIMEZONE", "Asia/Shanghai"))
+
+
+RATE_LIMIT_DEFAULTS = {"customer": "30/minute", "address": "300/minute", "agent": "120/minute",
+                       "wechat": "20/minute"}
+
+
+def rate_limit(kind: str) -> str:
+    """A rate limit in the ``limits`` notation ("30/minute", "off" disables it), per signed-in
+    customer (REST, socket.io), per client address, per copilot agent or per WeChat follower:
+    ``ANXIN_RATE_LIMIT_CUSTOMER`` / ``_ADDRESS`` / ``_AGENT`` / ``_WECHAT``."""
+    return os.environ.get(f"ANXIN_RATE_LIMIT_{kind.upper()}", RATE_LIMIT_DEFAULTS[kind])

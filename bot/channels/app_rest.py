@@ -3,7 +3,8 @@
 It keeps the response shape of Rasa's built-in REST channel and adds what a bank needs:
 every message carries the bank app's signed customer token (``Authorization: Bearer``), and
 the conversation id is the token's customer — a body ``sender`` naming anybody else is
-refused. Unusable input gets a clear 4xx instead of a 500 or a silent empty reply (see
+refused. Each client address and each customer is rate limited (429 with Retry-After;
+``bot.settings.rate_limit``). Unusable input gets a clear 4xx instead of a 500 or a silent empty reply (see
 ``bot.channels.inbound``). The chat page at ``/webhooks/rest/chat`` takes a token from the
 page address (``#token=``) or, in demo mode only, from the demo sign-in
 (``/webhooks/rest/demo/sign-in``), which issues a short-lived token for a demo customer.
@@ -26,6 +27,7 @@ from bot import settings
 from bot.channels.inbound import InboundError, json_object, parse_body
 from bot.identity import demo
 from bot.identity.tokens import CustomerTokens, TokenError, bearer
+from bot.ratelimit import Limiter
 
 logger = logging.getLogger(__name__)
 CHAT_PAGE = Path(__file__).with_name("static") / "chat.html"
@@ -53,6 +55,17 @@ def refusal(error: InboundError) -> HTTPResponse:
     return response.json({"error": error.message}, status=error.status)
 
 
+def too_many(limiter: Limiter, key: str) -> HTTPResponse:
+    wait = limiter.retry_after(key)
+    return response.json({"error": f"too many messages; try again in {wait} s"}, status=429,
+                         headers={"Retry-After": str(wait)})
+
+
+def client_address(request: Request) -> str:
+    """The client's address (behind a trusted proxy, Sanic's PROXIES_COUNT/REAL_IP_HEADER)."""
+    return request.remote_addr or request.ip or "unknown"
+
+
 class AppRestInput(InputChannel):
     """REST channel with customer tokens and input validation, configured in credentials.yml."""
 
@@ -71,6 +84,7 @@ class AppRestInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("anxin_app_rest", __name__)
+        by_address, by_customer = Limiter(settings.rate_limit("address")), Limiter(settings.rate_limit("customer"))
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -90,6 +104,8 @@ class AppRestInput(InputChannel):
         async def demo_sign_in(request: Request) -> HTTPResponse:
             if not settings.demo_mode():
                 return response.json({"error": "not found"}, status=404)
+            if not by_address.hit(client_address(request)):
+                return too_many(by_address, client_address(request))
             try:
                 customer = json_object(request.body or b"", '{"customer_id": "demo-c3"}').get("customer_id")
             except InboundError as error:
@@ -106,8 +122,13 @@ class AppRestInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            address = client_address(request)
+            if not by_address.hit(address):  # before the token: bounds guessing too
+                return too_many(by_address, address)
             try:
                 customer = authenticate(self.tokens, request)
+                if not by_customer.hit(customer):
+                    return too_many(by_customer, customer)
                 inbound = parse_body(request.body or b"", customer)
             except InboundError as error:
                 return refusal(error)

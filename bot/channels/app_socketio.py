@@ -22,9 +22,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from bot import settings
 from bot.channels.inbound import InboundError, dialogue_text
 from bot.identity.party import strip_reserved
 from bot.identity.tokens import CustomerClaims, CustomerTokens, TokenError
+from bot.ratelimit import Limiter
 
 logger = logging.getLogger(__name__)
 ERROR_EVENT = "anxin_error"
@@ -54,13 +56,18 @@ class AppSocketIOInput(SocketIOInput):
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         signed_in: dict[str, CustomerClaims] = {}
+        by_address, by_customer = Limiter(settings.rate_limit("address")), Limiter(settings.rate_limit("customer"))
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
         @sio.on("connect", namespace=self.namespace)
-        async def connect(sid: str, _environ: dict, auth: dict | None) -> bool:
+        async def connect(sid: str, environ: dict, auth: dict | None) -> bool:
+            request = environ.get("sanic.request")  # engine.io's environ says 127.0.0.1 for everyone
+            if not by_address.hit(str((request.remote_addr or request.ip) if request else "unknown")):
+                logger.info("socket.io connection refused: too many from one address")
+                return False
             token = auth.get("token") if isinstance(auth, dict) else None
             try:
                 signed_in[sid] = self.tokens.verify(token if isinstance(token, str) else "")
@@ -88,6 +95,9 @@ class AppSocketIOInput(SocketIOInput):
                 if claims is None or not self.tokens.still_valid(claims):
                     signed_in.pop(sid, None)
                     raise InboundError(401, "sign in again: the customer token is missing or has expired")
+                if not by_customer.hit(claims.customer_id):
+                    raise InboundError(429, f"too many messages; try again in "
+                                            f"{by_customer.retry_after(claims.customer_id)} s")
                 if not isinstance(data, dict):
                     raise InboundError(400, 'a message must be an object {"message": "..."}')
                 text = data.get("message", "")

@@ -34,6 +34,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import settings
 from bot.channels import wechat_binding as binding_flow
 from bot.channels import wechat_protocol as protocol
 from bot.channels.inbound import InboundError, dialogue_text
@@ -46,6 +47,7 @@ from bot.channels.wechat_api import (
 from bot.channels.wechat_binding import BindingFlow
 from bot.compliance.masking import mask
 from bot.language import detect_language
+from bot.ratelimit import Limiter
 
 logger = logging.getLogger(__name__)
 TEXTS = yaml.safe_load((Path(__file__).with_name("wechat_texts.yml")).read_text(encoding="utf-8"))
@@ -169,6 +171,7 @@ class WeChatInput(InputChannel):
         self.sender = CustomerServiceSender(self.tokens)
         self.turns = TurnMemory()
         self.choices: RecentMemory[list[str]] = RecentMemory(CHOICE_MEMORY_SECONDS, MAX_CHOICES_REMEMBERED)
+        self.by_follower = Limiter(settings.rate_limit("wechat"))
         self.binding = BindingFlow(TEXTS["binding"], RecentMemory(binding_flow.STEP_SECONDS, MAX_CHOICES_REMEMBERED))
         self._background: set[asyncio.Task] = set()
         self.wait_seconds = passive_seconds()
@@ -203,6 +206,8 @@ class WeChatInput(InputChannel):
         given = self._dialogue_input(callback)
         if isinstance(given, Answer):
             return given
+        if not self.by_follower.hit(callback.openid):  # retries join their turn before this: not counted
+            return Answer([TEXTS["rate_limited"]])
         try:
             bound = await self.binding.answer(callback.openid, given)
         except Exception:  # noqa: BLE001 - the follower still gets an answer

@@ -39,6 +39,28 @@ def mask(text: str | None) -> str | None:
     return _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
 
 
+def mask_event(data: dict) -> dict:
+    """A stored conversation event with personal numbers masked: the customer's and the bot's
+    text, the parsed text and entity values, and slot values that are plain strings. The
+    dialogue saw them in flight; what is kept is masked. Structured slot values (a pending
+    transfer with its idempotency key) are kept as they are."""
+    masked = dict(data)
+    if isinstance(masked.get("text"), str):
+        masked["text"] = mask(masked["text"])
+    parse = masked.get("parse_data")
+    if isinstance(parse, dict):
+        parse = dict(parse)
+        if isinstance(parse.get("text"), str):
+            parse["text"] = mask(parse["text"])
+        if isinstance(parse.get("entities"), list):
+            parse["entities"] = [{**e, "value": mask(e["value"])} if isinstance(e, dict) and isinstance(
+                e.get("value"), str) else e for e in parse["entities"]]
+        masked["parse_data"] = parse
+    if masked.get("event") == "slot" and isinstance(masked.get("value"), str):
+        masked["value"] = mask(masked["value"])
+    return masked
+
+
 class MaskingFilter(logging.Filter):
     """Logging filter that masks the formatted message of every record it sees."""
 

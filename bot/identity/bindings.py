@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, Integer, String, select, update
+from sqlalchemy import Column, DateTime, Integer, String, delete, select, update
 from sqlalchemy.orm import declarative_base
 
 from bot import db, settings
@@ -81,3 +81,11 @@ def of_customer(customer_id: str) -> list[Binding]:
         rows = session.scalars(select(WeChatBinding).where(WeChatBinding.customer_id == customer_id)
                                .order_by(WeChatBinding.id)).all()
         return [Binding(r.open_id, r.customer_id, r.bound_at, r.unbound_at) for r in rows]
+
+
+def erase_customer(customer_id: str) -> int:
+    """Delete every binding row of a customer (privacy erasure); returns how many."""
+    with _session() as session:
+        erased = session.execute(delete(WeChatBinding).where(WeChatBinding.customer_id == customer_id)).rowcount
+        session.commit()
+        return erased

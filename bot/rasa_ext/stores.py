@@ -8,18 +8,23 @@ PostgreSQL (``ANXIN_TRACKER_DB_URL``) and Redis (``ANXIN_REDIS_URL``) when set.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlparse
 
 from rasa.core.lock_store import InMemoryLockStore, LockStore, RedisLockStore
 from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.engine import make_url
 
 from bot import db, settings
+from bot.compliance.masking import mask_event
 
 
 class UrlSQLTrackerStore(SQLTrackerStore):
-    """``SQLTrackerStore`` whose database is one SQLAlchemy URL (default: SQLite in the state folder)."""
+    """``SQLTrackerStore`` whose database is one SQLAlchemy URL (default: SQLite in the state
+    folder), and which stores every event with ID-card, bank-card and phone numbers masked."""
 
     def __init__(self, domain: Any = None, host: Any = None, event_broker: Any = None,
                  url: str | None = None, **kwargs: Any) -> None:
@@ -39,6 +44,18 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         # Conversation logs on SQLite: WAL + synchronous=NORMAL saves ~50-90 ms per turn of
         # fsyncs (measured); the last turns may be lost on power loss, the file never corrupts.
         db.use_wal(self.engine, synchronous="NORMAL")
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's ``SQLTrackerStore.save`` with each event masked (``mask_event``) on its way in."""
+        await self.stream_events(tracker)
+        with self.session_scope() as session:
+            for event in self._additional_events(session, tracker):
+                data = mask_event(event.as_dict())
+                session.add(self.SQLEvent(
+                    sender_id=tracker.sender_id, type_name=event.type_name, timestamp=data.get("timestamp"),
+                    intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                    action_name=data.get("name"), data=json.dumps(data)))
+            session.commit()
 
 
 class EnvLockStore:

@@ -56,7 +56,11 @@ def servers(tmp_path_factory, wechat_api, gateways):
     state = tmp_path_factory.mktemp("e2e-state")
     os.environ.update(WECHAT, WECHAT_API_BASE=wechat_api.url, ANXIN_APP_JWT_SECRET=APP_JWT_SECRET,
                       ANXIN_DEMO_MODE="1", ANXIN_SMS_GATEWAY_URL=gateways.sms_url,
-                      ANXIN_APP_PUSH_URL=gateways.push_url)
+                      ANXIN_APP_PUSH_URL=gateways.push_url,
+                      # Everything comes from 127.0.0.1 here, and the compliance simulation sends
+                      # thousands of messages: no per-address limit on these servers
+                      # (tests/e2e/test_production_mode.py runs servers with the limits on).
+                      ANXIN_RATE_LIMIT_ADDRESS="off")
     os.environ["ANXIN_STATE_DIR"] = str(state)
     rules = state / "rules.yml"  # a copy the tests may edit while the servers run
     rules.write_text((ROOT / "bot" / "compliance" / "rules.yml").read_text(encoding="utf-8"), encoding="utf-8")

@@ -7,7 +7,7 @@ from bench.compliance_simulation import audited, report, run
 
 def test_thousand_conversations_keep_every_compliance_invariant(servers):
     began = time.monotonic()
-    stats = run(servers.rasa_url, conversations=1000, seed=7)
+    stats = run(servers.rasa_url, servers.app_jwt_secret, conversations=1000, seed=7)
     print("\n" + report(stats, time.monotonic() - began))
     assert stats.conversations == 1000
     assert stats.presented > 500 and stats.product_messages > stats.presented  # the test exercised products
