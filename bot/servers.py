@@ -81,6 +81,8 @@ class Servers:
         secrets.token_hex(32) if demo_mode_on() and not os.environ.get("ANXIN_APP_JWT_PUBLIC_KEY") else ""))
     # Settings for these servers only, over the environment (e.g. a second set with demo mode off).
     environment: dict[str, str] = field(default_factory=dict)
+    # The package (or module) of custom actions the action server loads; tests load a broken one.
+    actions_package: str = "actions"
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     started_in: float = 0.0
 
@@ -117,7 +119,7 @@ class Servers:
                                                 stderr=subprocess.STDOUT, start_new_session=True)
 
     def start_actions(self) -> None:
-        self._spawn("actions", [str(ACTIONS_PYTHON), "-m", "bot.action_server", "--actions", "actions",
+        self._spawn("actions", [str(ACTIONS_PYTHON), "-m", "bot.action_server", "--actions", self.actions_package,
                                 "--port", str(self.action_port)])
 
     def start_rasa(self) -> None:

@@ -3,8 +3,10 @@
 Each feature (intent, emotion, suggested reply, knowledge, alerts) runs on its own: one that
 fails returns ``{"error": ...}`` in its place and the others still arrive, because an agent on
 a live call is better served by four answers than by none. The suggested reply is the bot's
-own answer (a shadow conversation on the Rasa server, so the same dialogue, the same guard),
-checked once more by the compliance guard before it is offered.
+own answer for the call's customer (a shadow conversation on the Rasa server's copilot channel:
+the same dialogue and guard, that customer's risk level, but no transfer, audit record, saved
+risk profile or handoff), checked once more by the compliance guard before it is offered. It
+needs the customer id; without one it reports an error in its place.
 """
 
 from __future__ import annotations
@@ -109,15 +111,17 @@ async def _sense(text: str, language: str) -> tuple[dict, dict]:
     return emotion, knowledge
 
 
-async def analyse(rasa: RasaClient, call_id: str, text: str, customer_id: str | None) -> dict:
-    """Every copilot feature for one customer utterance of call ``call_id``."""
+async def analyse(rasa: RasaClient, call_id: str, text: str, customer_id: str | None, agent: str) -> dict:
+    """Every copilot feature for one customer utterance of call ``call_id``, for ``agent``
+    (the authenticated agent id stored with the turn)."""
     language = detect_language(text)
     intent_work = _feature("intent", rasa.parse(text))
-    reply_work = _feature("suggested_reply", _suggested_reply(rasa, call_id, text))
+    reply_work = _feature("suggested_reply", _suggested_reply(rasa, call_id, text, customer_id))
     intent, reply, (emotion, knowledge) = await asyncio.gather(intent_work, reply_work, _sense(text, language))
     ok_emotion = emotion if "error" not in emotion else None
     turn_id = await _in_thread(store.add_turn, call_id, text, intent.get("name"),
-                               ok_emotion and ok_emotion["label"], ok_emotion and ok_emotion["anxiety"])
+                               ok_emotion and ok_emotion["label"], ok_emotion and ok_emotion["anxiety"], agent,
+                               customer_id)
     trend = await _in_thread(store.trend, call_id)
     if ok_emotion:
         emotion = {**emotion, "trend": trend}
@@ -127,8 +131,10 @@ async def analyse(rasa: RasaClient, call_id: str, text: str, customer_id: str | 
             "emotion": emotion, "suggested_reply": reply, "knowledge": knowledge, "alerts": alerts}
 
 
-async def _suggested_reply(rasa: RasaClient, call_id: str, text: str) -> dict:
-    messages = await rasa.bot_reply(f"copilot:{call_id}", text)
+async def _suggested_reply(rasa: RasaClient, call_id: str, text: str, customer_id: str | None) -> dict:
+    if not customer_id:  # the dialogue answers for a customer: without one there is nobody to answer as
+        return {"error": texts()["errors"]["reply_needs_customer"]}
+    messages = await rasa.bot_reply(call_id, customer_id, text)
     parts = [m["text"] for m in messages if m.get("text")]
     violations: list[guard.Violation] = []
     for index, part in enumerate(parts):

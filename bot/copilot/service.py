@@ -1,23 +1,29 @@
-"""The agent copilot server: an HTTP API for call-centre agents (token-authenticated) and its page.
+"""The agent copilot server: an HTTP API for call-centre agents, each with a key of their own,
+and its page.
 
-    GET  /copilot                              the agent's page (asks for the token)
+    GET  /copilot                              the agent's page (asks for the agent key)
     POST /api/calls/<call_id>/utterances       {"text", "customer_id"?} -> every feature's result
     POST /api/drafts/check                     {"text", "customer_id"?} -> findings
     POST /api/feedback                         {"call_id", "turn_id", "kind", "verdict", "text"?}
-    GET  /api/feedback/summary                 verdict counts per suggestion kind
+    GET  /api/feedback/summary                 verdict counts per suggestion kind (supervisors)
     GET  /api/handoffs                         the bot's recent handoffs with their summaries
+    GET  /api/me                               the agent the key belongs to (id, name, role)
 
 Runs in the actions environment (it needs the emotion model and the knowledge base) as its own
 process, like the separate container it is in production; ``bot.servers`` starts it on
-127.0.0.1. Every /api call needs ``Authorization: Bearer <ANXIN_COPILOT_TOKEN>``.
+127.0.0.1. Every /api call needs ``Authorization: Bearer <agent key>`` (``bot.copilot.agents``):
+the agent id stored with turns and feedback is the key's, never a header's. Rate limits per
+client address (``ANXIN_RATE_LIMIT_ADDRESS``, before the key is checked) and per agent
+(``ANXIN_RATE_LIMIT_AGENT``) answer 429 with Retry-After.
 """
 
 from __future__ import annotations
 
 import argparse
-import hmac
+import asyncio
 import os
 import re
+import sys
 from pathlib import Path
 
 from sanic import Sanic, response
@@ -26,12 +32,18 @@ from sanic.response import HTTPResponse
 
 from bot import handoff, settings
 from bot.channels.inbound import InboundError, clean_text, json_object
-from bot.copilot import analysis, store
+from bot.copilot import agents, analysis, store
 from bot.copilot.rasa_client import RasaClient
+from bot.identity.tokens import CUSTOMER_ID, bearer
+from bot.ratelimit import Limiter
 
 PAGE = Path(__file__).with_name("static") / "copilot.html"
 CALL_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_BODY_BYTES = 64 * 1024
+
+
+def _in_thread(function, *args):
+    return asyncio.get_running_loop().run_in_executor(None, function, *args)
 
 
 def _body(request: Request) -> dict:
@@ -53,9 +65,31 @@ def _text(payload: dict, key: str = "text", required: bool = True) -> str | None
     return value
 
 
-def create_app(token: str, rasa_url: str, rasa_token: str) -> Sanic:
+def _customer(payload: dict) -> str | None:
+    value = payload.get("customer_id")
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not CUSTOMER_ID.match(value):
+        raise InboundError(400, '"customer_id", when given, must be 1-64 letters, digits or _.@-')
+    return value
+
+
+def _too_many(limiter: Limiter, key: str, who: str) -> HTTPResponse:
+    wait = max(1, limiter.retry_after(key))
+    return response.json({"error": f"too many requests from this {who}: limit {limiter.spec}; "
+                                   f"retry in {wait} s"}, status=429, headers={"Retry-After": str(wait)})
+
+
+def _unauthorized(message: str) -> HTTPResponse:
+    return response.json({"error": message}, status=401, headers={"WWW-Authenticate": 'Bearer realm="anxin-copilot"'})
+
+
+def create_app(rasa_url: str, rasa_token: str, agent_limit: Limiter | None = None,
+               address_limit: Limiter | None = None) -> Sanic:
     app = Sanic("anxin_copilot")
     rasa = RasaClient(rasa_url, rasa_token)
+    agent_limit = agent_limit or Limiter(settings.rate_limit("agent"))
+    address_limit = address_limit or Limiter(settings.rate_limit("address"))
 
     @app.before_server_start
     async def warm_up(*_: object) -> None:
@@ -64,11 +98,18 @@ def create_app(token: str, rasa_url: str, rasa_token: str) -> Sanic:
 
     @app.on_request
     async def authenticate(request: Request) -> HTTPResponse | None:
+        """Address limit, then the agent's key, then the agent's limit; the agent is request.ctx.agent."""
         if not request.path.startswith("/api/"):
             return None
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not given or not hmac.compare_digest(given.encode(), token.encode()):
-            return response.json({"error": "missing or wrong token (Authorization: Bearer <token>)"}, status=401)
+        address = request.remote_addr or request.ip  # remote_addr: only from configured proxies
+        if not address_limit.hit(address):
+            return _too_many(address_limit, address, "address")
+        found = await _in_thread(agents.authenticate, bearer(request.headers.get("authorization")))
+        if found.agent is None:
+            return _unauthorized(found.error)
+        if not agent_limit.hit(found.agent.agent_id):
+            return _too_many(agent_limit, found.agent.agent_id, "agent")
+        request.ctx.agent = found.agent
         return None
 
     @app.exception(InboundError)
@@ -89,13 +130,13 @@ def create_app(token: str, rasa_url: str, rasa_token: str) -> Sanic:
             raise InboundError(400, "call id: 1-64 letters, digits or _.:-")
         payload = _body(request)
         text = _text(payload)
-        customer_id = _text(payload, "customer_id", required=False)
-        return response.json(await analysis.analyse(rasa, call_id, text, customer_id))
+        customer_id = _customer(payload)
+        return response.json(await analysis.analyse(rasa, call_id, text, customer_id, request.ctx.agent.agent_id))
 
     @app.post("/api/drafts/check")
     async def draft(request: Request) -> HTTPResponse:
         payload = _body(request)
-        return response.json(analysis.check_draft(_text(payload), _text(payload, "customer_id", required=False)))
+        return response.json(analysis.check_draft(_text(payload), _customer(payload)))
 
     @app.post("/api/feedback")
     async def feedback(request: Request) -> HTTPResponse:
@@ -110,13 +151,20 @@ def create_app(token: str, rasa_url: str, rasa_token: str) -> Sanic:
         if not store.turn_exists(call_id, turn_id):
             raise InboundError(404, "no such turn in this call")
         final_text = _text(payload, "text", required=verdict == "edited")
-        agent = clean_text(request.headers.get("x-agent-id", "agent"))[:64] or "agent"
+        agent = request.ctx.agent.agent_id  # from the key; an X-Agent-Id header is ignored
         feedback_id = store.add_feedback(call_id, turn_id, kind, verdict, agent, final_text)
-        return response.json({"id": feedback_id}, status=201)
+        return response.json({"id": feedback_id, "agent": agent}, status=201)
 
     @app.get("/api/feedback/summary")
-    async def feedback_summary(_: Request) -> HTTPResponse:
+    async def feedback_summary(request: Request) -> HTTPResponse:
+        if not request.ctx.agent.supervisor:
+            return response.json({"error": "the feedback summary is for supervisors"}, status=403)
         return response.json(store.feedback_counts())
+
+    @app.get("/api/me")
+    async def me(request: Request) -> HTTPResponse:
+        agent = request.ctx.agent
+        return response.json({"agent_id": agent.agent_id, "name": agent.name, "role": agent.role})
 
     @app.get("/api/handoffs")
     async def handoffs(request: Request) -> HTTPResponse:
@@ -135,10 +183,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("ANXIN_COPILOT_PORT", 5077)))
     parser.add_argument("--rasa-url", default=os.environ.get("ANXIN_RASA_URL", "http://127.0.0.1:5005"))
     args = parser.parse_args()
-    token = os.environ.get("ANXIN_COPILOT_TOKEN")
-    if not token:
-        raise SystemExit("set ANXIN_COPILOT_TOKEN (the agents' API token)")
-    app = create_app(token, args.rasa_url, os.environ.get("ANXIN_API_TOKEN", ""))
+    demo_keys = os.environ.get(agents.DEMO_KEYS_ENV, "")
+    if settings.demo_mode() and demo_keys:
+        print(f"Demo mode: demo agents {', '.join(agents.ensure_demo_agents(demo_keys))} ready", file=sys.stderr)
+    elif demo_keys:
+        print(f"{agents.DEMO_KEYS_ENV} ignored: demo mode is off", file=sys.stderr)
+    app = create_app(args.rasa_url, os.environ.get("ANXIN_API_TOKEN", ""))
     app.run(host=os.environ.get("SANIC_HOST", "127.0.0.1"), port=args.port, single_process=True,
             access_log=False, motd=False)
 

@@ -2,13 +2,17 @@
 trend) and each agent verdict on a suggestion (used / edited / rejected, to measure quality).
 
 Stored in the compliance database (``ANXIN_AUDIT_DB_URL``), texts masked like the audit trail.
+Every row names the agent whose key made the request (``bot.copilot.agents``), never an id
+the client sent.
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, Float, Integer, String, Text, func, select
+from sqlalchemy import Column, DateTime, Float, Integer, String, Text, delete, func, inspect, select
+from sqlalchemy import text as sql
 from sqlalchemy.orm import declarative_base
 
 from bot import db, settings
@@ -29,6 +33,8 @@ class CopilotTurn(Base):
     intent = Column(String(64))
     emotion = Column(String(16))
     anxiety = Column(Float)
+    agent = Column(String(64))  # nullable: turns stored before agents had their own keys name nobody
+    customer_id = Column(String(64), index=True)  # the call's customer, when the agent named one
 
 
 class CopilotFeedback(Base):
@@ -43,14 +49,36 @@ class CopilotFeedback(Base):
     final_text = Column(Text)
 
 
+_upgraded: set[str] = set()
+_upgrade_lock = threading.Lock()
+
+
+def _upgrade(factory, url: str) -> None:
+    """Add the columns newer code writes to tables an older version created (once per URL)."""
+    with _upgrade_lock:
+        if url in _upgraded:
+            return
+        engine = factory.kw["bind"]
+        columns = {c["name"] for c in inspect(engine).get_columns(CopilotTurn.__tablename__)}
+        for name in ("agent", "customer_id"):
+            if name not in columns:
+                with engine.begin() as connection:
+                    connection.execute(sql(f"ALTER TABLE {CopilotTurn.__tablename__} ADD COLUMN {name} VARCHAR(64)"))
+        _upgraded.add(url)
+
+
 def _session():
-    return db.sessions(settings.audit_db_url(), Base.metadata)()
+    url = settings.audit_db_url()
+    factory = db.sessions(url, Base.metadata)
+    _upgrade(factory, url)
+    return factory()
 
 
-def add_turn(call_id: str, text: str, intent: str | None, emotion: str | None, anxiety: float | None) -> int:
+def add_turn(call_id: str, text: str, intent: str | None, emotion: str | None, anxiety: float | None,
+             agent: str, customer_id: str | None = None) -> int:
     with _session() as session:
         row = CopilotTurn(call_id=call_id, at=datetime.now(timezone.utc), text=mask(text),
-                          intent=intent, emotion=emotion, anxiety=anxiety)
+                          intent=intent, emotion=emotion, anxiety=anxiety, agent=agent, customer_id=customer_id)
         session.add(row)
         session.commit()
         return row.id
@@ -88,3 +116,46 @@ def feedback_counts() -> dict[str, dict[str, int]]:
     for kind, verdict, count in rows:
         counts.setdefault(kind, {})[verdict] = count
     return counts
+
+
+def call_records(call_id: str) -> dict[str, list[dict]]:
+    """A call's stored turns and feedback with the agent each names (for reviews and tests)."""
+    with _session() as session:
+        turns = session.scalars(select(CopilotTurn).where(CopilotTurn.call_id == call_id)
+                                .order_by(CopilotTurn.id)).all()
+        feedback = session.scalars(select(CopilotFeedback).where(CopilotFeedback.call_id == call_id)
+                                   .order_by(CopilotFeedback.id)).all()
+    return {"turns": [{"turn_id": t.id, "agent": t.agent, "intent": t.intent} for t in turns],
+            "feedback": [{"id": f.id, "turn_id": f.turn_id, "kind": f.kind, "verdict": f.verdict,
+                          "agent": f.agent} for f in feedback]}
+
+
+def calls_about(customer_id: str) -> list[str]:
+    """The calls in which an agent named this customer (bot.privacy)."""
+    with _session() as session:
+        return list(session.scalars(select(CopilotTurn.call_id).where(CopilotTurn.customer_id == customer_id)
+                                    .distinct()).all())
+
+
+def export_customer(customer_id: str) -> list[dict]:
+    """The stored turns (masked text) and agents' verdicts of the calls about a customer."""
+    calls = calls_about(customer_id)
+    with _session() as session:
+        turns = session.scalars(select(CopilotTurn).where(CopilotTurn.call_id.in_(calls))
+                                .order_by(CopilotTurn.id)).all()
+        feedback = session.scalars(select(CopilotFeedback).where(CopilotFeedback.call_id.in_(calls))
+                                   .order_by(CopilotFeedback.id)).all()
+    return ([{"call_id": t.call_id, "at": t.at.isoformat(), "text": t.text, "intent": t.intent,
+              "emotion": t.emotion, "agent": t.agent} for t in turns]
+            + [{"call_id": f.call_id, "feedback": f.verdict, "kind": f.kind, "text": f.final_text,
+                "agent": f.agent} for f in feedback])
+
+
+def erase_customer(customer_id: str) -> int:
+    """Delete the turns and feedback of the calls about a customer; returns how many rows."""
+    calls = calls_about(customer_id)
+    with _session() as session:
+        erased = session.execute(delete(CopilotFeedback).where(CopilotFeedback.call_id.in_(calls))).rowcount
+        erased += session.execute(delete(CopilotTurn).where(CopilotTurn.call_id.in_(calls))).rowcount
+        session.commit()
+    return erased

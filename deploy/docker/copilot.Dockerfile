@@ -5,8 +5,8 @@
 # Build from the repository root, with deploy/docker/dockerignore copied to .dockerignore:
 #   docker build -f deploy/docker/copilot.Dockerfile -t anxin-copilot:dev .
 # The layers up to the CMD are those of actions.Dockerfile, so Docker's cache shares them.
-# At run time it needs ANXIN_COPILOT_TOKEN (agents' token), ANXIN_API_TOKEN (Rasa's HTTP API)
-# and ANXIN_RASA_URL from the environment.
+# At run time it needs ANXIN_API_TOKEN (Rasa's HTTP API and the copilot channel) and ANXIN_RASA_URL
+# from the environment; agents have their own keys (python -m bot.copilot.agents add ...).
 FROM python:3.11-slim
 
 ENV PYTHONUNBUFFERED=1 \

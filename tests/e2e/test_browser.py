@@ -10,8 +10,11 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.e2e.conftest import customer_token
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "results" / "screenshots"
@@ -49,8 +52,11 @@ def send(driver, text: str) -> None:
 
 def test_web_chat_answers_offers_quick_replies_and_shows_the_handoff(servers, browser):
     browser.get(f"{servers.rasa_url}/webhooks/rest/chat")
-    browser.execute_script("localStorage.clear()")
+    browser.execute_script("sessionStorage.clear()")
     browser.refresh()
+    # Demo mode: the page offers the demo sign-in; a new demo customer is preselected.
+    wait_for(browser, EC.element_to_be_clickable((By.ID, "demo-sign-in"))).click()
+    wait_for(browser, lambda d: "demo-" in d.find_element(By.ID, "who").text)
     send(browser, "查余额")
     assert any("12,345.67" in t for t in bot_texts(browser)), bot_texts(browser)
     send(browser, "给张三转账100元")
@@ -66,9 +72,15 @@ def test_web_chat_answers_offers_quick_replies_and_shows_the_handoff(servers, br
     browser.save_screenshot(str(SCREENSHOTS / "web_chat.png"))
 
 
-def test_copilot_page_shows_every_feature_and_records_feedback(servers, browser):
+def test_copilot_page_shows_every_feature_and_records_feedback(servers, browser, chat):
+    chat.texts("转人工")  # a handoff for the queue, whichever tests ran before
     browser.get(f"{servers.copilot_url}/copilot")
-    browser.find_element(By.ID, "token").send_keys(servers.copilot_token)
+    browser.execute_script("sessionStorage.clear()")
+    browser.refresh()
+    key = browser.find_element(By.ID, "agent-key")
+    key.send_keys(servers.demo_agent_keys["demo-agent"])
+    key.send_keys(Keys.TAB)  # the page then says whose key it is
+    wait_for(browser, EC.text_to_be_present_in_element((By.ID, "who"), "demo-agent"))
     browser.find_element(By.ID, "customer").send_keys("demo-c2")
     browser.find_element(By.ID, "utterance").send_keys("我想买股票基金")
     browser.find_element(By.ID, "analyse").click()
@@ -87,11 +99,20 @@ def test_copilot_page_shows_every_feature_and_records_feedback(servers, browser)
     browser.save_screenshot(str(SCREENSHOTS / "copilot.png"))
 
 
-def test_copilot_page_with_a_wrong_token_says_so(servers, browser):
+def test_copilot_page_with_a_wrong_agent_key_says_so(servers, browser):
     browser.get(f"{servers.copilot_url}/copilot")
     browser.execute_script("sessionStorage.clear()")
     browser.refresh()
-    browser.find_element(By.ID, "token").send_keys("wrong")
+    browser.find_element(By.ID, "agent-key").send_keys("wrong")
     browser.find_element(By.ID, "utterance").send_keys("你好")
     browser.find_element(By.ID, "analyse").click()
-    wait_for(browser, EC.text_to_be_present_in_element((By.ID, "request-error"), "token"))
+    wait_for(browser, EC.text_to_be_present_in_element((By.ID, "request-error"), "unknown agent key"))
+
+
+def test_web_chat_opened_by_the_app_with_a_token_needs_no_sign_in(servers, browser):
+    browser.get(f"{servers.rasa_url}/webhooks/rest/chat#token={customer_token('demo-rich')}")
+    browser.execute_script("sessionStorage.clear()")
+    browser.refresh()  # the token in the address is read again
+    assert not browser.find_element(By.ID, "signin").is_displayed()
+    send(browser, "查余额")
+    assert any("880,000.00" in t for t in bot_texts(browser)), bot_texts(browser)

@@ -1,40 +1,100 @@
-"""The agent copilot's API through the real copilot, Rasa and action servers."""
+"""The agent copilot's API through the real copilot, Rasa and action servers: each agent's own
+key, roles, the suggested reply as a side-effect-free shadow turn for the call's customer, and
+rate limits."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 
 import pytest
 import requests
 
-from tests.e2e.conftest import said
+from bot.accounts import store as accounts
+from bot.compliance import audit, catalogue, rulebook
+from bot.copilot import store
+from bot.servers import Servers
+from tests.e2e.conftest import ROOT, said
+
+
+class Copilot:
+    """One agent on one call, with the agent's own key (and an X-Agent-Id header that must not matter)."""
+
+    def __init__(self, servers: Servers, agent: str = "demo-agent") -> None:
+        self.url = servers.copilot_url
+        self.headers = {"Authorization": f"Bearer {servers.demo_agent_keys[agent]}", "X-Agent-Id": "agent-007"}
+        self.call = f"call-{uuid.uuid4().hex[:8]}"
+
+    def post(self, path: str, **payload) -> requests.Response:
+        return requests.post(f"{self.url}{path}", json=payload, headers=self.headers, timeout=60)
+
+    def get(self, path: str) -> requests.Response:
+        return requests.get(f"{self.url}{path}", headers=self.headers, timeout=10)
+
+    def hear(self, text: str, customer_id: str | None = None) -> dict:
+        reply = self.post(f"/api/calls/{self.call}/utterances", text=text, customer_id=customer_id)
+        assert reply.status_code == 200, reply.text
+        return reply.json()
 
 
 @pytest.fixture
 def copilot(servers):
-    class Copilot:
-        url = servers.copilot_url
-        headers = {"Authorization": f"Bearer {servers.copilot_token}", "X-Agent-Id": "agent-007"}
-        call = f"call-{uuid.uuid4().hex[:8]}"
-
-        def post(self, path: str, **payload) -> requests.Response:
-            return requests.post(f"{self.url}{path}", json=payload, headers=self.headers, timeout=60)
-
-        def hear(self, text: str, customer_id: str | None = None) -> dict:
-            reply = self.post(f"/api/calls/{self.call}/utterances", text=text, customer_id=customer_id)
-            assert reply.status_code == 200, reply.text
-            return reply.json()
-
-    return Copilot()
+    return Copilot(servers)
 
 
-def test_every_api_call_needs_the_token(servers, copilot):
+@pytest.fixture
+def supervisor(servers):
+    return Copilot(servers, "demo-supervisor")
+
+
+def agents_cli(*args: str) -> subprocess.CompletedProcess:
+    """The agents command, run as an administrator would, against the servers' database."""
+    return subprocess.run([sys.executable, "-m", "bot.copilot.agents", *args], cwd=ROOT, capture_output=True,
+                          text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+
+
+def test_every_api_call_needs_a_valid_agent_key(servers, copilot):
     path = f"{copilot.url}/api/calls/c1/utterances"
-    assert requests.post(path, json={"text": "你好"}, timeout=10).status_code == 401
-    wrong = {"Authorization": "Bearer not-the-token"}
-    assert requests.post(path, json={"text": "你好"}, headers=wrong, timeout=10).status_code == 401
+    missing = requests.post(path, json={"text": "你好"}, timeout=10)
+    assert missing.status_code == 401 and "missing agent key" in missing.json()["error"]
+    wrong = {"Authorization": "Bearer not-the-key"}
+    unknown = requests.post(path, json={"text": "你好"}, headers=wrong, timeout=10)
+    assert unknown.status_code == 401 and unknown.json() == {"error": "unknown agent key"}
     assert requests.get(f"{copilot.url}/api/handoffs", headers=wrong, timeout=10).status_code == 401
-    assert requests.get(f"{copilot.url}/copilot", timeout=10).status_code == 200  # the page asks for it
+    assert requests.get(f"{copilot.url}/api/me", headers={"X-Agent-Id": "demo-agent"}, timeout=10).status_code == 401
+    assert requests.get(f"{copilot.url}/copilot", timeout=10).status_code == 200  # the page asks for the key
+    assert copilot.get("/api/me").json() == {"agent_id": "demo-agent", "name": "Demo agent 演示坐席", "role": "agent"}
+
+
+def test_an_agent_added_by_the_command_works_until_disabled(servers):
+    agent_id = f"e2e-{uuid.uuid4().hex[:6]}"
+    added = agents_cli("add", agent_id, "--name", "张敏", "--role", "agent")
+    assert added.returncode == 0, added.stderr
+    key = added.stdout.strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {key}"}
+    assert requests.get(f"{servers.copilot_url}/api/me", headers=headers, timeout=10).json()["agent_id"] == agent_id
+    assert agents_cli("disable", agent_id).returncode == 0
+    refused = requests.get(f"{servers.copilot_url}/api/me", headers=headers, timeout=10)
+    assert refused.status_code == 401 and refused.json() == {"error": f"agent {agent_id} is disabled"}
+    assert f"{agent_id}\tagent\tdisabled" in agents_cli("list").stdout
+
+
+def test_the_agent_id_in_every_record_comes_from_the_key_not_from_a_header(copilot):
+    turn = copilot.hear("我的卡丢了")["turn_id"]
+    stored = copilot.post("/api/feedback", call_id=copilot.call, turn_id=turn, kind="reply", verdict="used")
+    assert stored.status_code == 201 and stored.json()["agent"] == "demo-agent"
+    records = store.call_records(copilot.call)
+    assert [t["agent"] for t in records["turns"]] == ["demo-agent"]
+    assert [f["agent"] for f in records["feedback"]] == ["demo-agent"]  # the header said agent-007
+
+
+def test_supervisors_read_the_feedback_summary_agents_do_not_both_take_handoffs(copilot, supervisor):
+    refused = copilot.get("/api/feedback/summary")
+    assert refused.status_code == 403 and "supervisor" in refused.json()["error"]
+    assert supervisor.get("/api/feedback/summary").status_code == 200
+    assert copilot.get("/api/handoffs").status_code == 200 and supervisor.get("/api/handoffs").status_code == 200
 
 
 def test_product_question_above_the_customers_level_raises_an_alert(copilot):
@@ -53,7 +113,8 @@ def test_customer_without_assessment_gets_the_assessment_alert(copilot):
 
 
 def test_emotion_trend_builds_over_the_call_and_distress_is_flagged(copilot):
-    first = copilot.hear("你好，我想问一下信用卡年费")
+    first = copilot.hear("你好，我想问一下信用卡年费")  # no customer given: every feature but the reply
+    assert "customer" in first["suggested_reply"]["error"]
     assert first["emotion"]["label"] == "calm"
     copilot.hear("我的基金跌了好多，我好害怕，晚上都睡不着，怎么办")
     third = copilot.hear("你们到底管不管！亏了这么多钱，我要投诉！！！")
@@ -77,15 +138,15 @@ def test_draft_check_finds_forbidden_wording_missing_warning_and_unsuitable_prod
     assert good == {"ok": True, "findings": []}
 
 
-def test_feedback_is_stored_and_counted(copilot):
+def test_feedback_is_stored_and_counted(copilot, supervisor):
     turn = copilot.hear("我的卡丢了")["turn_id"]
-    before = requests.get(f"{copilot.url}/api/feedback/summary", headers=copilot.headers, timeout=10).json()
+    before = supervisor.get("/api/feedback/summary").json()
     used = copilot.post("/api/feedback", call_id=copilot.call, turn_id=turn, kind="reply", verdict="used")
     assert used.status_code == 201
     edited = copilot.post("/api/feedback", call_id=copilot.call, turn_id=turn, kind="reply", verdict="edited",
                           text="我马上帮您挂失。")
     assert edited.status_code == 201
-    after = requests.get(f"{copilot.url}/api/feedback/summary", headers=copilot.headers, timeout=10).json()
+    after = supervisor.get("/api/feedback/summary").json()
     for verdict in ("used", "edited"):
         assert after["reply"][verdict] == before.get("reply", {}).get(verdict, 0) + 1
     assert copilot.post("/api/feedback", call_id=copilot.call, turn_id=turn, kind="reply",
@@ -99,7 +160,7 @@ def test_feedback_is_stored_and_counted(copilot):
 def test_handoffs_from_the_bot_arrive_with_a_summary(copilot, chat):
     chat.texts("我的卡丢了怎么办")
     assert said(chat.texts("转人工"), "utter_handoff", "zh")
-    handoffs = requests.get(f"{copilot.url}/api/handoffs", headers=copilot.headers, timeout=10).json()
+    handoffs = copilot.get("/api/handoffs").json()
     mine = [h for h in handoffs if "转人工" in " ".join(h["summary"]["customer_said"])]
     assert mine and mine[0]["reason"] == "asked" and "request_human" in mine[0]["summary"]["intents"]
 
@@ -115,3 +176,64 @@ def test_bad_requests_get_clear_errors(copilot, body, status):
     bad_call = requests.post(f"{copilot.url}/api/calls/{'x' * 80}/utterances", json={"text": "hi"},
                              headers=copilot.headers, timeout=10)
     assert bad_call.status_code == 400
+    bad_customer = copilot.post(f"/api/calls/{copilot.call}/utterances", text="hi", customer_id="copilot:x")
+    assert bad_customer.status_code == 400 and "customer_id" in bad_customer.json()["error"]
+
+
+@pytest.mark.parametrize("customer, level", [("demo-c5", 5), ("demo-c2", 2)])
+def test_the_suggested_reply_names_only_products_of_the_customers_level_and_audits_nothing(copilot, customer, level):
+    before = len(audit.history(customer))
+    result = copilot.hear("有什么理财产品推荐吗", customer_id=customer)
+    reply = result["suggested_reply"]
+    assert reply["compliant"] and rulebook.current().mandatory_warning["zh"] in reply["text"], reply
+    named = catalogue.named_in(reply["text"])
+    assert named and all(p.risk_rank <= level for p in named), [p.id for p in named]
+    if level == 2:
+        assert any(p.risk_rank == 2 for p in named)  # the customer's own level, not the shadow sender's (none)
+    assert len(audit.history(customer)) == before  # nothing was shown to the customer
+    assert audit.history(f"copilot:{copilot.call}") == []
+
+
+def test_a_rehearsed_transfer_moves_no_money(copilot):
+    customer = f"demo-sh{uuid.uuid4().hex[:6]}"
+    balance = accounts.account(customer).balance
+    heard = copilot.hear("transfer 100 to 张三", customer_id=customer)
+    asked = heard["suggested_reply"]  # in the utterance's language (a Chinese name makes it Chinese)
+    assert said(asked["text"].split("\n\n"), "utter_confirm_transfer", heard["language"]), asked
+    done = copilot.hear("yes", customer_id=customer)["suggested_reply"]
+    assert said(done["text"].split("\n\n"), "utter_transfer_rehearsal", "en"), done
+    assert accounts.account(customer).balance == balance and accounts.transferred_today(customer) == 0
+
+
+@pytest.fixture(scope="module")
+def limited_copilot(servers):
+    """A second copilot with small limits (3 a minute per agent, 6 per address), sharing the
+    servers' database and demo agent keys."""
+    small = Servers(rasa_port=servers.rasa_port, action_port=servers.action_port,
+                    copilot_port=servers.copilot_port + 1, token=servers.token,
+                    demo_agent_keys=servers.demo_agent_keys)
+    with pytest.MonkeyPatch.context() as env:  # the limits of this copilot only
+        env.setenv("ANXIN_RATE_LIMIT_AGENT", "3/minute")
+        env.setenv("ANXIN_RATE_LIMIT_ADDRESS", "6/minute")
+        small.start_copilot()
+    try:
+        small.wait(small.copilot_ready, "copilot", 240)
+        yield small
+    finally:
+        small.stop()
+
+
+def test_rate_limits_per_agent_then_per_address(limited_copilot, servers):
+    url = f"{limited_copilot.copilot_url}/api/me"
+    agent = {"Authorization": f"Bearer {servers.demo_agent_keys['demo-agent']}"}
+    boss = {"Authorization": f"Bearer {servers.demo_agent_keys['demo-supervisor']}"}
+    assert [requests.get(url, headers=agent, timeout=10).status_code for _ in range(3)] == [200] * 3
+    over = requests.get(url, headers=agent, timeout=10)
+    assert over.status_code == 429 and "agent" in over.json()["error"]
+    assert 1 <= int(over.headers["Retry-After"]) <= 60
+    assert requests.get(url, headers=boss, timeout=10).status_code == 200  # another agent: own count
+    assert requests.get(url, timeout=10).status_code == 401  # 6th request from this address
+    flooded = requests.get(url, timeout=10)  # 7th: refused before any key is checked
+    assert flooded.status_code == 429 and "address" in flooded.json()["error"]
+    assert requests.get(url, headers=boss, timeout=10).status_code == 429
+    assert requests.get(f"{servers.copilot_url}/api/me", headers=boss, timeout=10).status_code == 200  # default limits

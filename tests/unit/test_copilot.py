@@ -1,4 +1,5 @@
-"""Copilot features in-process: a failing feature reports its own error beside the others, and
+"""Copilot features in-process: a failing feature reports its own error beside the others, a
+suggested reply needs the call's customer, the turn names the agent it was analysed for, and
 the draft check."""
 
 from __future__ import annotations
@@ -18,13 +19,74 @@ def closed_port() -> int:
 
 def test_a_rasa_server_that_is_down_fails_only_its_own_features():
     rasa = RasaClient(f"http://127.0.0.1:{closed_port()}", "token")
-    result = asyncio.run(analysis.analyse(rasa, "call-down", "我的基金跌了好多，好担心怎么办", "demo-c3"))
+    result = asyncio.run(analysis.analyse(rasa, "call-down", "我的基金跌了好多，好担心怎么办", "demo-c3", "agent-1"))
     assert "intent unavailable" in result["intent"]["error"]
     assert "suggested_reply unavailable" in result["suggested_reply"]["error"]
     assert result["emotion"]["label"] == "anxious" and result["emotion"]["trend"][-1]["emotion"] == "anxious"
     assert result["knowledge"]["snippets"][0]["entry_id"] == "edu-market-fall"
     assert [a["rule"] for a in result["alerts"]] == ["emotional"]
     assert store.trend("call-down")[-1]["turn_id"] == result["turn_id"]
+    assert store.call_records("call-down")["turns"][-1]["agent"] == "agent-1"
+
+
+class RecordingRasa(RasaClient):
+    """A Rasa server that answers, recording what the copilot asked it."""
+
+    def __init__(self) -> None:
+        super().__init__("http://127.0.0.1:1", "server-token")
+        self.replies: list[tuple] = []
+
+    async def parse(self, text: str) -> dict:
+        return {"name": "greet", "confidence": 0.99, "ranking": []}
+
+    async def bot_reply(self, call_id: str, customer_id: str, text: str) -> list[dict]:
+        self.replies.append((call_id, customer_id, text))
+        return [{"recipient_id": f"copilot:{call_id}", "text": "您好，请问有什么可以帮您？"}]
+
+
+def test_the_suggested_reply_needs_the_calls_customer_and_is_asked_for_that_customer():
+    rasa = RecordingRasa()
+    without = asyncio.run(analysis.analyse(rasa, "call-anon", "你好", None, "agent-1"))
+    assert "customer" in without["suggested_reply"]["error"] and rasa.replies == []
+    assert without["intent"]["name"] == "greet" and without["emotion"]["label"] == "calm"
+    with_customer = asyncio.run(analysis.analyse(rasa, "call-anon", "你好", "demo-c3", "agent-1"))
+    assert rasa.replies == [("call-anon", "demo-c3", "你好")]
+    assert with_customer["suggested_reply"]["compliant"] and with_customer["suggested_reply"]["text"]
+
+
+def test_the_shadow_reply_goes_to_the_copilot_channel_with_the_server_token(monkeypatch):
+    sent = {}
+
+    class Reply:
+        def raise_for_status(self):
+            return None
+
+        def json(self):
+            return [{"text": "ok"}]
+
+    def post(url, json=None, params=None, headers=None, timeout=None):
+        sent.update(url=url, json=json, headers=headers, params=params)
+        return Reply()
+
+    monkeypatch.setattr("bot.copilot.rasa_client.requests.post", post)
+    rasa = RasaClient("http://rasa:5005/", "server-token")
+    assert asyncio.run(rasa.bot_reply("call-9", "demo-c5", "hello")) == [{"text": "ok"}]
+    assert sent["url"] == "http://rasa:5005/webhooks/copilot/webhook" and sent["params"] is None
+    assert sent["headers"] == {"Authorization": "Bearer server-token"}
+    assert sent["json"] == {"call_id": "call-9", "customer_id": "demo-c5", "message": "hello"}
+
+
+def test_turns_stored_by_an_older_version_get_the_agent_column(tmp_path, monkeypatch):
+    import sqlite3
+
+    url_file = tmp_path / "old.db"
+    with sqlite3.connect(url_file) as old:
+        old.execute("CREATE TABLE copilot_turns (id INTEGER PRIMARY KEY AUTOINCREMENT, call_id VARCHAR(128) "
+                    "NOT NULL, at DATETIME NOT NULL, text TEXT NOT NULL, intent VARCHAR(64), emotion VARCHAR(16), "
+                    "anxiety FLOAT)")
+    monkeypatch.setenv("ANXIN_AUDIT_DB_URL", f"sqlite:///{url_file}")
+    turn = store.add_turn("call-old", "你好", "greet", "calm", 0.1, "agent-2")
+    assert store.call_records("call-old")["turns"] == [{"turn_id": turn, "agent": "agent-2", "intent": "greet"}]
 
 
 def test_draft_check():

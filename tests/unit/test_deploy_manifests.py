@@ -657,8 +657,9 @@ def test_dockerfile_check_reports(tmp_path, old, new, expected):
 @pytest.mark.parametrize("old, new, expected", [
     ("${ANXIN_API_TOKEN:?set ANXIN_API_TOKEN}\n    # The app", "0123456789abcdef\n    # The app",
      "ANXIN_API_TOKEN is a literal"),
-    ("${ANXIN_COPILOT_TOKEN:?set ANXIN_COPILOT_TOKEN}", "${ANXIN_COPILOT_TOKEN:-letmein}",
-     "ANXIN_COPILOT_TOKEN is a literal"),
+    ("${ANXIN_API_TOKEN:?set ANXIN_API_TOKEN}\n    depends_on:\n      postgres:\n        condition: service_healthy\n"
+     "      haproxy:", "${ANXIN_API_TOKEN:-letmein}\n    depends_on:\n      postgres:\n"
+     "        condition: service_healthy\n      haproxy:", "ANXIN_API_TOKEN is a literal"),
     ("POSTGRES_PASSWORD: ${ANXIN_DB_PASSWORD:?set ANXIN_DB_PASSWORD}", "POSTGRES_PASSWORD: hunter2",
      "POSTGRES_PASSWORD is a literal"),
     ("anxin:${ANXIN_DB_PASSWORD:?set ANXIN_DB_PASSWORD}@postgres:5432/anxin_bank",
@@ -715,10 +716,10 @@ def test_haproxy_syntax_check_reports_a_broken_config(tmp_path):
     ("compose.yml", '    expose:\n      - "5055"', '    expose:\n      - "5056"', "actions exposes [5056]"),
     ("compose.yml", "ANXIN_ACTION_URL: http://actions:5055/webhook", "ANXIN_ACTION_URL: http://actions:5056/webhook",
      "ANXIN_ACTION_URL=http://actions:5056/webhook does not reach actions"),
-    ("k8s/copilot.yaml", "            - name: ANXIN_COPILOT_TOKEN\n              valueFrom:\n"
+    ("k8s/copilot.yaml", "            - name: ANXIN_API_TOKEN\n              valueFrom:\n"
      "                secretKeyRef:\n                  name: anxin-secrets\n"
-     "                  key: ANXIN_COPILOT_TOKEN\n", "",
-     "lacks ['ANXIN_COPILOT_TOKEN']"),
+     "                  key: ANXIN_API_TOKEN\n", "",
+     "lacks ['ANXIN_API_TOKEN']"),
     ("k8s/rasa.yaml", "                  key: WECHAT_APP_SECRET", "                  key: WECHAT_SECRET",
      "key WECHAT_SECRET, absent from"),
     ("k8s/actions.yaml", "                  name: anxin-secrets", "                  name: anxin-secret",
