@@ -12,6 +12,7 @@ The e2e tests run the same attempts (tests/e2e/test_production_mode.py) and requ
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -32,6 +33,31 @@ from bot.identity.tokens import CustomerTokens
 
 ROOT = Path(__file__).resolve().parent.parent
 CUSTOMER_LIMIT = 8
+
+
+# The audit key of production-mode servers started here (a bank keeps its own in a vault).
+AUDIT_KEY = os.environ.get("ANXIN_AUDIT_KEY") or uuid.uuid4().hex + uuid.uuid4().hex
+
+
+@contextlib.contextmanager
+def bank_environment(state: Path):
+    """This process reads and writes the databases of production-mode servers kept in ``state``."""
+    settings = {"ANXIN_STATE_DIR": str(state), "ANXIN_DEMO_MODE": "0", "ANXIN_AUDIT_KEY": AUDIT_KEY}
+    before = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def with_bank_state(state: Path, work):
+    with bank_environment(state):
+        return work()
 
 
 @dataclass
@@ -64,16 +90,7 @@ class Bank:
 
     def with_state(self, work):
         """Run ``work()`` against the servers' databases from this process."""
-        before = {k: os.environ.get(k) for k in ("ANXIN_STATE_DIR", "ANXIN_DEMO_MODE")}
-        os.environ.update(ANXIN_STATE_DIR=str(self.state), ANXIN_DEMO_MODE="0")
-        try:
-            return work()
-        finally:
-            for key, value in before.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        return with_bank_state(self.state, work)
 
     def open_customer(self, balance: str = "2500.00") -> str:
         from bot.accounts import store
@@ -102,6 +119,7 @@ class Bank:
 def production_environment(state: Path, wechat: dict, wechat_api_url: str, gateways) -> dict[str, str]:
     """Settings of servers run as the bank runs them (demo mode off, limits on, gateways faked)."""
     return {"ANXIN_DEMO_MODE": "0", "ANXIN_STATE_DIR": str(state), **wechat, "WECHAT_API_BASE": wechat_api_url,
+            "ANXIN_AUDIT_KEY": AUDIT_KEY,
             "ANXIN_SMS_GATEWAY_URL": gateways.sms_url, "ANXIN_APP_PUSH_URL": gateways.push_url,
             "ANXIN_RATE_LIMIT_CUSTOMER": f"{CUSTOMER_LIMIT}/minute", "ANXIN_RATE_LIMIT_ADDRESS": "300/minute",
             "ANXIN_RATE_LIMIT_WECHAT": "5/minute",

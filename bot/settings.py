@@ -109,3 +109,60 @@ def rate_limit(kind: str) -> str:
     customer (REST, socket.io), per client address, per copilot agent or per WeChat follower:
     ``ANXIN_RATE_LIMIT_CUSTOMER`` / ``_ADDRESS`` / ``_AGENT`` / ``_WECHAT``."""
     return os.environ.get(f"ANXIN_RATE_LIMIT_{kind.upper()}", RATE_LIMIT_DEFAULTS[kind])
+
+
+AUDIT_KEY_MIN_BYTES = 16
+
+
+def audit_key() -> bytes:
+    """The key of the audit trail's HMAC chain and its anchors; never stored in the database.
+
+    ``ANXIN_AUDIT_KEY`` (at least 16 bytes) if set. Else, in demo mode only, ``<state>/audit.key``:
+    32 random bytes made once (mode 0600) and reused. Else RuntimeError: a production trail is
+    neither written nor verified without its key."""
+    import secrets  # only here: the rest of the settings need nothing but os
+
+    configured = os.environ.get("ANXIN_AUDIT_KEY", "")
+    if configured:
+        if len(configured.encode("utf-8")) < AUDIT_KEY_MIN_BYTES:
+            raise RuntimeError(f"ANXIN_AUDIT_KEY is too short: use at least {AUDIT_KEY_MIN_BYTES} bytes "
+                               "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
+        return configured.encode("utf-8")
+    if not demo_mode():
+        raise RuntimeError("ANXIN_AUDIT_KEY is not set: the audit trail is signed with it and is neither "
+                           "written nor verified without it (only demo mode makes a local key file)")
+    path = state_dir() / "audit.key"
+    if not path.exists():
+        spare = path.with_name(f".audit.key.{os.getpid()}.{secrets.token_hex(4)}")
+        handle = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(handle, secrets.token_bytes(32))
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+        try:
+            os.link(spare, path)  # atomic and complete: when processes race, the first key wins
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(spare)
+    key = path.read_bytes()
+    if len(key) != 32:
+        raise RuntimeError(f"{path} is not a 32-byte audit key; restore it (removing it orphans the demo trail)")
+    return key
+
+
+def audit_anchors_path() -> Path:
+    """The append-only file of signed audit checkpoints (``ANXIN_AUDIT_ANCHORS``), kept outside
+    the database; several replicas must share it (or ship it to write-once storage)."""
+    path = Path(os.environ.get("ANXIN_AUDIT_ANCHORS") or state_dir() / "audit_anchors.jsonl")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def audit_anchor_every() -> int:
+    """Write an anchor after every N audit records (``ANXIN_AUDIT_ANCHOR_EVERY``, default 1)."""
+    every = int(os.environ.get("ANXIN_AUDIT_ANCHOR_EVERY", "1"))
+    if every < 1:
+        raise ValueError("ANXIN_AUDIT_ANCHOR_EVERY must be at least 1")
+    return every

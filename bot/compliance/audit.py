@@ -1,25 +1,39 @@
 """Append-only audit trail of product suggestions, warnings, mismatches, handoffs and guard blocks.
 
 A reviewer must be able to reconstruct every suggestion (rule 6): who, when, which products
-and their R-levels, the customer's C-level, the warning text shown and the emotion state.
-Records are never updated or deleted: the ORM refuses, the database refuses (triggers on
-SQLite and PostgreSQL), and each record carries a SHA-256 chained to the previous one, so
-any later change is detectable with ``verify()``. Personal numbers are masked before storage.
+and their R-levels, the customer's C-level, the warning text shown, the emotion state and the
+version of the compliance rules in force. Records are never updated or deleted: the ORM
+refuses, the database refuses (triggers on SQLite and PostgreSQL). Someone with rights on the
+database can still get past both, so the trail also proves itself:
+
+- each record's hash is an HMAC-SHA256 over the previous hash and the record's fields (its id,
+  a position 1, 2, 3, ...), under a key the database never holds (``settings.audit_key``); a
+  record cannot be edited, inserted or removed and the chain recomputed without that key;
+- signed checkpoints ("anchors": count, head hash, last id, time, rules version) go to an
+  append-only file outside the database (``settings.audit_anchors_path``) after every N records
+  and on demand, so deleting the newest records or swapping the whole table shows too;
+- ``verify()`` recomputes the chain and checks it against the anchors.
+
+Personal numbers are masked before storage.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import hmac
 import json
+import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, Integer, String, Text, event, select, text
+from sqlalchemy import Column, DateTime, Integer, String, Text, event, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import declarative_base
 
 from bot import db, settings
+from bot.compliance import rulebook
 from bot.compliance.masking import mask
 
 Base = declarative_base()
@@ -28,9 +42,13 @@ KINDS = ("suggestion", "warning", "mismatch", "handoff", "guard_block", "assessm
 GENESIS = "0" * 64
 
 
+class OutdatedSchema(RuntimeError):
+    """A compliance database made by an older version: its tables lack columns or guards."""
+
+
 class AuditRecord(Base):
     __tablename__ = "audit_events"
-    id = Column(Integer, primary_key=True, autoincrement=True)
+    id = Column(Integer, primary_key=True, autoincrement=False)  # the position in the chain, set by record()
     at = Column(DateTime(timezone=True), nullable=False)
     customer_id = Column(String(128), nullable=False, index=True)
     kind = Column(String(32), nullable=False)
@@ -39,6 +57,7 @@ class AuditRecord(Base):
     warning_text = Column(Text)
     emotion = Column(String(32))
     detail = Column(Text)
+    rules_version = Column(String(64), nullable=False)
     prev_hash = Column(String(64), nullable=False, unique=True)  # unique: one linear chain
     hash = Column(String(64), nullable=False)
 
@@ -85,20 +104,83 @@ class Entry:
     warning_text: str | None
     emotion: str | None
     detail: str | None
+    rules_version: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing ``verify`` found wrong; ``id`` is the record concerned, ``line`` the anchor line."""
+
+    kind: str  # hash_mismatch, other_key, chain_break, id_gap, truncated, anchor_mismatch, anchor_forged, no_anchor
+    message: str
+    id: int | None = None
+    line: int | None = None
+
+
+@dataclass
+class Report:
+    """What ``verify`` checked and found; ``ok`` only with no finding at all."""
+
+    checked: int = 0            # records in the trail
+    anchors: int = 0            # anchor lines with a valid signature
+    anchored: int = 0           # records covered by the newest valid anchor
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    @property
+    def broken(self) -> list[int]:
+        """Ids of the records a finding names."""
+        return sorted({f.id for f in self.findings if f.id is not None})
+
+    def summary(self) -> str:
+        return (f"{self.checked} records checked against {self.anchors} anchors "
+                f"(the newest covers {self.anchored} records)")
 
 
 _writer = threading.Lock()  # threads of one process queue here instead of racing for the head
+_schema_checked: set[str] = set()
+
+
+def describe_database(engine) -> str:
+    """The database's file (SQLite) or its URL without the password, for error messages."""
+    if engine.dialect.name == "sqlite":
+        return engine.url.database or str(engine.url)
+    return engine.url.render_as_string(hide_password=True)
+
+
+def _check_schema(session) -> None:
+    """An old compliance database is refused, never altered here (migrating is a separate step)."""
+    engine = session.get_bind()
+    present = {column["name"] for column in inspect(engine).get_columns(AuditRecord.__tablename__)}
+    missing = [column.name for column in AuditRecord.__table__.columns if column.name not in present]
+    if missing:
+        raise OutdatedSchema(
+            f"{describe_database(engine)}: table {AuditRecord.__tablename__} was made by an older version of "
+            f"Anxin and lacks {', '.join(missing)}. Remove the file if it holds demo data only, or migrate it; "
+            "it is not altered automatically.")
 
 
 def _session():
-    return db.sessions(settings.audit_db_url(), Base.metadata)()
+    url = settings.audit_db_url()
+    session = db.sessions(url, Base.metadata)()
+    if url not in _schema_checked:
+        try:
+            _check_schema(session)
+        except BaseException:
+            session.close()
+            raise
+        _schema_checked.add(url)
+    return session
 
 
 def _lock_chain_head(session) -> None:
     """Take the database's write lock before reading the chain head, so another process (the
     Rasa server and the action server both append) cannot append between read and insert.
     SQLite: BEGIN IMMEDIATE waits (busy timeout) for the single writer slot. PostgreSQL: a
-    transaction-scoped advisory lock. Other databases fall back to the unique prev_hash retry."""
+    transaction-scoped advisory lock. Other databases fall back to the unique id/prev_hash retry."""
     connection = session.connection()
     dialect = connection.dialect.name
     if dialect == "sqlite":
@@ -107,40 +189,108 @@ def _lock_chain_head(session) -> None:
         connection.execute(text("SELECT pg_advisory_xact_lock(4242)"))
 
 
-def _digest(prev_hash: str, fields: dict) -> str:
-    canonical = json.dumps(fields, ensure_ascii=False, sort_keys=True, default=str)
-    return hashlib.sha256((prev_hash + canonical).encode("utf-8")).hexdigest()
+def _canonical(payload: dict) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def _mac(key: bytes, prev_hash: str, fields: dict) -> str:
+    """The record's hash: HMAC-SHA256 under the audit key over the previous hash and its fields."""
+    return hmac.new(key, _canonical({"prev_hash": prev_hash, **fields}), hashlib.sha256).hexdigest()
+
+
+def _anchor_key(key: bytes) -> bytes:
+    return hmac.new(key, b"anchor", hashlib.sha256).digest()
+
+
+def _utc(at: datetime) -> str:
+    """One spelling of the time, whatever the database gives back (naive UTC or aware)."""
+    if at.tzinfo is not None:
+        at = at.astimezone(timezone.utc).replace(tzinfo=None)
+    return at.isoformat()
 
 
 def _fields(record: AuditRecord) -> dict:
-    return {"at": record.at.replace(tzinfo=None).isoformat(), "customer_id": record.customer_id,
-            "kind": record.kind, "c_level": record.c_level, "products": record.products,
-            "warning_text": record.warning_text, "emotion": record.emotion, "detail": record.detail}
+    return {"id": record.id, "at": _utc(record.at), "customer_id": record.customer_id, "kind": record.kind,
+            "c_level": record.c_level, "products": record.products, "warning_text": record.warning_text,
+            "emotion": record.emotion, "detail": record.detail, "rules_version": record.rules_version}
+
+
+def _head(session) -> AuditRecord | None:
+    return session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).limit(1)).first()
+
+
+def _sign_anchor(key: bytes, body: dict) -> dict:
+    return {**body, "sig": hmac.new(_anchor_key(key), _canonical(body), hashlib.sha256).hexdigest()}
+
+
+def _append_anchor(handle: int, key: bytes, last_id: int, head_hash: str) -> dict:
+    """Append one signed checkpoint line; ``flock`` keeps lines of several processes whole."""
+    line = _sign_anchor(key, {"count": last_id, "head": head_hash, "last_id": last_id,
+                              "at": datetime.now(timezone.utc).isoformat(),
+                              "rules_version": rulebook.current().version})
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+        os.write(handle, json.dumps(line, ensure_ascii=False, sort_keys=True).encode() + b"\n")
+        os.fsync(handle)
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return line
+
+
+def _open_anchors() -> int:
+    return os.open(settings.audit_anchors_path(), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
 
 def record(customer_id: str, kind: str, *, c_level: str | None = None, products: list[dict] | None = None,
            warning_text: str | None = None, emotion: str | None = None, detail: str | None = None) -> int:
     """Append one record; returns its id. Writers are serialised (see ``_lock_chain_head``); the
-    unique ``prev_hash`` is the last line of defence and turns a lost race into a retry."""
+    unique ``id`` and ``prev_hash`` are the last line of defence and turn a lost race into a retry.
+    Every ``audit_anchor_every`` records an anchor is appended once the record is committed."""
     if kind not in KINDS:
         raise ValueError(f"unknown audit kind {kind!r}")
-    for _ in range(20):
-        with _writer, _session() as session:
-            _lock_chain_head(session)
-            head = session.scalars(select(AuditRecord).order_by(AuditRecord.id.desc()).limit(1)).first()
-            prev_hash = head.hash if head else GENESIS
-            entry = AuditRecord(at=datetime.now(timezone.utc), customer_id=mask(customer_id), kind=kind,
-                                c_level=c_level, products=json.dumps(products or [], ensure_ascii=False),
-                                warning_text=mask(warning_text), emotion=emotion, detail=mask(detail),
-                                prev_hash=prev_hash)
-            entry.hash = _digest(prev_hash, _fields(entry))
-            session.add(entry)
-            try:
-                session.commit()
+    key = settings.audit_key()  # no key, no record: refused before anything is written
+    every = settings.audit_anchor_every()
+    version = rulebook.current().version
+    anchors = _open_anchors()  # an unwritable anchor file is found before the record is written
+    try:
+        for _ in range(20):
+            with _writer, _session() as session:
+                _lock_chain_head(session)
+                head = _head(session)
+                entry = AuditRecord(id=head.id + 1 if head else 1, at=datetime.now(timezone.utc),
+                                    customer_id=mask(customer_id), kind=kind, c_level=c_level,
+                                    products=json.dumps(products or [], ensure_ascii=False),
+                                    warning_text=mask(warning_text), emotion=emotion, detail=mask(detail),
+                                    rules_version=version, prev_hash=head.hash if head else GENESIS)
+                entry.hash = _mac(key, entry.prev_hash, _fields(entry))
+                session.add(entry)
+                try:
+                    session.commit()
+                except IntegrityError:
+                    session.rollback()
+                    continue
+                if entry.id % every == 0:
+                    _append_anchor(anchors, key, entry.id, entry.hash)
                 return entry.id
-            except IntegrityError:
-                session.rollback()
+    finally:
+        os.close(anchors)
     raise RuntimeError("could not append to the audit trail (too much contention)")
+
+
+def anchor() -> dict:
+    """Append an anchor for the trail as it is now (``audit_cli anchor``); returns the line.
+    Refuses when the newest record does not match the key: that trail needs ``verify`` first."""
+    key = settings.audit_key()
+    anchors = _open_anchors()
+    try:
+        with _writer, _session() as session:
+            head = _head(session)
+            if head is not None and head.hash != _mac(key, head.prev_hash, _fields(head)):
+                raise ValueError(f"the newest audit record (id {head.id}) does not match the audit key; "
+                                 "run verify, nothing was anchored")
+            return _append_anchor(anchors, key, head.id if head else 0, head.hash if head else GENESIS)
+    finally:
+        os.close(anchors)
 
 
 def history(customer_id: str) -> list[Entry]:
@@ -149,17 +299,111 @@ def history(customer_id: str) -> list[Entry]:
         rows = session.scalars(select(AuditRecord).where(AuditRecord.customer_id == mask(customer_id))
                                .order_by(AuditRecord.id)).all()
         return [Entry(r.id, r.at, r.customer_id, r.kind, r.c_level, json.loads(r.products), r.warning_text,
-                      r.emotion, r.detail) for r in rows]
+                      r.emotion, r.detail, r.rules_version) for r in rows]
 
 
-def verify() -> tuple[int, list[int]]:
-    """Recompute the hash chain; returns (records checked, ids whose hash or link is wrong)."""
-    broken: list[int] = []
+def _read_anchors(key: bytes, report: Report) -> list[tuple[int, dict]]:
+    """The anchor lines with a valid signature, as (line number, anchor); bad lines become findings."""
+    path = settings.audit_anchors_path()
+    if not path.exists():
+        return []
+    valid: list[tuple[int, dict]] = []
+    forged: list[Finding] = []
+    lines = 0
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            lines += 1
+            try:
+                line = json.loads(raw)
+                body = {k: line[k] for k in ("count", "head", "last_id", "at", "rules_version")}
+                signature = str(line["sig"])
+                last_id, count = int(body["last_id"]), int(body["count"])
+            except (ValueError, KeyError, TypeError):
+                forged.append(Finding("anchor_forged", f"anchor line {number} of {path} is not a valid anchor",
+                                      line=number))
+                continue
+            if set(line) != {*body, "sig"} or not hmac.compare_digest(
+                    signature, _sign_anchor(key, body)["sig"]):
+                forged.append(Finding("anchor_forged", f"anchor line {number} of {path} has a bad signature "
+                                      "(forged or altered, or signed with another key)", line=number))
+                continue
+            valid.append((number, {**body, "last_id": last_id, "count": count}))
+    if forged and not valid and len(forged) > 1:
+        report.findings.append(Finding("anchor_forged", f"none of the {lines} anchor lines of {path} is signed "
+                                       "with the audit key: forged, or written with another key"))
+    else:
+        report.findings.extend(forged)
+    return valid
+
+
+def verify() -> Report:
+    """Recompute the keyed chain and check it against the anchors. Anchors are read before the
+    records: an anchor is written only after its record is committed, so every anchor read
+    describes records that the (later) read of the table must contain."""
+    key = settings.audit_key()
+    report = Report()
+    anchors = _read_anchors(key, report)
+    report.anchors = len(anchors)
+    anchored_ids = {a["last_id"] for _, a in anchors}
+    stored: dict[int, str] = {}
+    mismatched: list[int] = []
+    expected_id, prev, last_id = 1, GENESIS, 0
     with _session() as session:
-        rows = session.scalars(select(AuditRecord).order_by(AuditRecord.id)).all()
-        expected_prev = GENESIS
+        rows = session.execute(select(AuditRecord).order_by(AuditRecord.id)
+                               .execution_options(yield_per=1000)).scalars()
         for row in rows:
-            if row.prev_hash != expected_prev or row.hash != _digest(row.prev_hash, _fields(row)):
-                broken.append(row.id)
-            expected_prev = row.hash
-        return len(rows), broken
+            report.checked += 1
+            if row.id > expected_id:
+                missing = f"id {expected_id}" if row.id == expected_id + 1 else f"ids {expected_id}..{row.id - 1}"
+                report.findings.append(Finding("id_gap", f"id gap: {missing} missing before id {row.id} "
+                                               "(records deleted)", row.id))
+            if row.prev_hash != prev:
+                before = f"id {last_id}" if last_id else "the start of the trail"
+                report.findings.append(Finding("chain_break", f"chain break at id {row.id}: it does not link to "
+                                               f"{before} (a record was deleted, inserted or replaced)", row.id))
+            if not hmac.compare_digest(row.hash, _mac(key, row.prev_hash, _fields(row))):
+                mismatched.append(row.id)
+            if row.id in anchored_ids:
+                stored[row.id] = row.hash
+            expected_id, prev, last_id = row.id + 1, row.hash, row.id
+    if mismatched and len(mismatched) == report.checked > 1:
+        report.findings.append(Finding("other_key", f"none of the {report.checked} records matches the audit "
+                                       "key: the trail was written with another key (or rewritten), or "
+                                       "ANXIN_AUDIT_KEY is not the key it was written with"))
+    else:
+        report.findings.extend(Finding("hash_mismatch", f"hash mismatch at id {i}: the record was changed, or "
+                                       "not written with the audit key", i) for i in mismatched)
+    _check_against_anchors(report, anchors, stored, last_id)
+    return report
+
+
+def _check_against_anchors(report: Report, anchors: list[tuple[int, dict]], stored: dict[int, str],
+                           last_id: int) -> None:
+    path = settings.audit_anchors_path()
+    if not anchors:
+        forged = any(f.kind == "anchor_forged" for f in report.findings)  # already said
+        if report.checked >= settings.audit_anchor_every() and not forged:
+            report.findings.append(Finding("no_anchor", f"no valid anchor in {path} although the trail holds "
+                                           f"{report.checked} records: the anchor file was removed or replaced"))
+        return
+    newest_line, newest = max(anchors, key=lambda item: (item[1]["last_id"], item[0]))
+    report.anchored = newest["count"]
+    if newest["last_id"] > last_id:
+        report.findings.append(Finding(
+            "truncated", f"truncated: the anchor at line {newest_line} ({newest['at']}) counts {newest['count']} "
+            f"records up to id {newest['last_id']}, the trail holds {report.checked} up to id {last_id}: "
+            "the newest records were deleted", line=newest_line))
+    for number, anchor_line in anchors:
+        anchored_id, head = anchor_line["last_id"], anchor_line["head"]
+        if anchored_id > last_id:
+            continue  # reported once above
+        actual = GENESIS if anchored_id == 0 else stored.get(anchored_id)
+        if actual is None:
+            report.findings.append(Finding("anchor_mismatch", f"the anchor at line {number} names id {anchored_id} "
+                                           "as its head, but the trail has no such record", anchored_id, number))
+        elif actual != head:
+            report.findings.append(Finding("anchor_mismatch", f"id {anchored_id} is not the record anchored at line "
+                                           f"{number} ({anchor_line['at']}): the trail was rewritten after it was "
+                                           "anchored", anchored_id, number))

@@ -1,7 +1,8 @@
-"""Print a customer's audit history, or verify the whole trail's hash chain.
+"""Print a customer's audit history, verify the whole trail, or anchor it now.
 
     python -m bot.compliance.audit_cli history CUSTOMER_ID [--json]
-    python -m bot.compliance.audit_cli verify
+    python -m bot.compliance.audit_cli verify    # exit 0 intact, 1 findings, 2 cannot verify
+    python -m bot.compliance.audit_cli anchor    # append a signed checkpoint of the trail as it is
 (``make audit CUSTOMER=...`` runs the first.)
 """
 
@@ -13,6 +14,25 @@ import sys
 
 from bot.compliance import audit
 
+SHOWN_FINDINGS = 50
+
+
+def _verify() -> int:
+    report = audit.verify()
+    print(report.summary())
+    for finding in report.findings[:SHOWN_FINDINGS]:
+        print(f"  {finding.kind}: {finding.message}")
+    if len(report.findings) > SHOWN_FINDINGS:
+        print(f"  ... and {len(report.findings) - SHOWN_FINDINGS} more findings")
+    print("chain intact" if report.ok else f"TAMPERING: {len(report.findings)} findings")
+    return 0 if report.ok else 1
+
+
+def _anchor() -> int:
+    line = audit.anchor()
+    print(f"anchored {line['count']} records, head {line['head'][:16]}… (id {line['last_id']}) at {line['at']}")
+    return 0
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="audit_cli", description=__doc__.splitlines()[0])
@@ -20,13 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     history = commands.add_parser("history", help="one customer's records, oldest first")
     history.add_argument("customer_id")
     history.add_argument("--json", action="store_true", help="one JSON object per line")
-    commands.add_parser("verify", help="recompute the hash chain")
+    commands.add_parser("verify", help="recompute the keyed hash chain and check it against the anchors")
+    commands.add_parser("anchor", help="append a signed checkpoint of the trail as it is now")
     args = parser.parse_args(argv)
 
-    if args.command == "verify":
-        checked, broken = audit.verify()
-        print(f"{checked} records checked; " + (f"BROKEN at ids {broken}" if broken else "chain intact"))
-        return 1 if broken else 0
+    if args.command in ("verify", "anchor"):
+        try:
+            return _verify() if args.command == "verify" else _anchor()
+        except (RuntimeError, ValueError) as error:  # no key, an old database, a head that fails the key
+            print(f"audit {args.command}: {error}", file=sys.stderr)
+            return 2
 
     entries = audit.history(args.customer_id)
     if not entries:
@@ -37,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         products = ", ".join(f"{p['id']}({p['risk']})" for p in entry.products) or "-"
         print(f"{entry.at:%Y-%m-%d %H:%M:%S} #{entry.id:<5} {entry.kind:<11} level={entry.c_level or '-':<3} "
-              f"emotion={entry.emotion or '-':<10} products={products}"
+              f"emotion={entry.emotion or '-':<10} rules={entry.rules_version} products={products}"
               + (f" warning={entry.warning_text!r}" if entry.warning_text else "")
               + (f" detail={entry.detail!r}" if entry.detail else ""))
     return 0

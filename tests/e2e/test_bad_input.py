@@ -2,12 +2,14 @@
 
 import requests
 
-from tests.e2e.conftest import said
+from tests.e2e.conftest import customer_token, said
 
 
 def post_raw(servers, body: bytes) -> requests.Response:
-    return requests.post(f"{servers.rasa_url}/webhooks/rest/webhook", data=body,
-                         headers={"Content-Type": "application/json"}, timeout=30)
+    """A signed-in customer's request with a raw body (the token is checked before the body)."""
+    return requests.post(f"{servers.rasa_url}/webhooks/rest/webhook", data=body, timeout=30,
+                         headers={"Content-Type": "application/json",
+                                  "Authorization": f"Bearer {customer_token('e2e-bad-input')}"})
 
 
 def test_empty_message_gets_a_polite_prompt(chat):
@@ -39,9 +41,11 @@ def test_malformed_json_is_refused_with_400(servers):
     assert reply.status_code == 400 and "JSON" in reply.json()["error"]
 
 
-def test_missing_sender_is_refused_with_400(servers):
-    reply = post_raw(servers, b'{"message": "hi"}')
-    assert reply.status_code == 400 and "sender" in reply.json()["error"]
+def test_a_sender_field_is_optional_and_must_be_the_signed_in_customer(servers):
+    assert post_raw(servers, b'{"message": "hi"}').status_code == 200
+    assert post_raw(servers, b'{"sender": "e2e-bad-input", "message": "hi"}').status_code == 200
+    reply = post_raw(servers, b'{"sender": "someone-else", "message": "hi"}')
+    assert reply.status_code == 403 and "sender" in reply.json()["error"]
 
 
 def test_server_keeps_serving_after_bad_input(servers, chat):

@@ -63,11 +63,13 @@ def test_a_message_without_a_valid_customer_token_is_refused_and_reaches_nothing
 
 
 def test_a_token_for_one_customer_cannot_speak_as_another(servers):
-    attacker, victim = f"e2e-a-{uuid.uuid4().hex[:8]}", "demo-rich"
+    attacker, victim = f"e2e-a-{uuid.uuid4().hex[:8]}", f"demo-v-{uuid.uuid4().hex[:8]}"
+    Chat(servers, victim).texts("你好")  # the victim has a conversation and a demo account
+    before = len(_events(servers, victim))
     reply = requests.post(_webhook(servers), json={"sender": victim, "message": "查余额"},
                           headers={"Authorization": f"Bearer {customer_token(attacker)}"}, timeout=10)
-    assert reply.status_code == 403 and "880,000.00" not in reply.text
-    assert _events(servers, victim) == [] and _events(servers, attacker) == []
+    assert reply.status_code == 403 and "12,345.67" not in reply.text
+    assert len(_events(servers, victim)) == before and _events(servers, attacker) == []
 
 
 def test_the_conversation_is_the_tokens_customer(servers):

@@ -5,7 +5,7 @@ import uuid
 
 import socketio
 
-from tests.e2e.conftest import said
+from tests.e2e.conftest import customer_token, said
 
 
 def test_socketio_round_trip_in_both_languages(servers):
@@ -18,8 +18,9 @@ def test_socketio_round_trip_in_both_languages(servers):
         replies.append(data)
         got.set()
 
-    session = uuid.uuid4().hex
-    client.connect(servers.rasa_url, socketio_path="/socket.io", transports=["websocket"], wait_timeout=10)
+    session = f"e2e-sio-{uuid.uuid4().hex[:8]}"
+    client.connect(servers.rasa_url, socketio_path="/socket.io", transports=["websocket"], wait_timeout=10,
+                   auth={"token": customer_token(session)})
     try:
         client.emit("session_request", {"session_id": session})
         for text, language in (("你好", "zh"), ("hi there", "en")):

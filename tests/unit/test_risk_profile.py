@@ -1,8 +1,12 @@
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
+from bot import settings
 from bot.compliance import risk_profile
+from bot.compliance.audit import OutdatedSchema
 
 SLOTS = [q["slot"] for q in risk_profile.questionnaire()["questions"]]
 
@@ -63,3 +67,39 @@ def test_every_option_has_a_chinese_and_an_english_label():
     for question in risk_profile.questionnaire()["questions"]:
         for option in question["options"]:
             assert set(option["label"]) == {"zh", "en"} and all(option["label"].values()), option
+
+
+def test_assessments_cannot_be_changed_or_removed_in_the_database():
+    risk_profile.save("c-ro", "C2")
+    path = settings.audit_db_url().removeprefix("sqlite:///")
+    with sqlite3.connect(path) as connection:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            connection.execute("UPDATE risk_profiles SET level = 'C5' WHERE customer_id = 'c-ro'")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            connection.execute("DELETE FROM risk_profiles WHERE customer_id = 'c-ro'")
+    assert risk_profile.current("c-ro").level == "C2"
+
+
+def test_assessments_cannot_be_changed_or_removed_through_the_orm():
+    risk_profile.save("c-orm", "C2")
+    with risk_profile._session() as session:
+        row = session.scalars(select(risk_profile.RiskProfileRow)).one()
+        row.level = "C5"
+        with pytest.raises(PermissionError, match="append-only"):
+            session.commit()
+        session.rollback()
+        session.delete(row)
+        with pytest.raises(PermissionError, match="append-only"):
+            session.commit()
+    assert risk_profile.current("c-orm").level == "C2"
+
+
+def test_an_old_risk_profiles_table_without_its_guards_is_refused(isolated_state):
+    isolated_state.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(isolated_state / "compliance.db") as connection:
+        connection.execute("CREATE TABLE risk_profiles (id INTEGER PRIMARY KEY, customer_id VARCHAR(128) NOT NULL, "
+                           "level VARCHAR(2) NOT NULL, score INTEGER, senior BOOLEAN NOT NULL, answers TEXT NOT NULL, "
+                           "assessed_at DATETIME NOT NULL)")
+    with pytest.raises(OutdatedSchema, match="lacks the triggers") as refused:
+        risk_profile.current("c-old")
+    assert str(isolated_state / "compliance.db") in str(refused.value)
