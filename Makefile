@@ -16,7 +16,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -type f 2>/dev/null)
 KB_INDEX := models/knowledge/manifest.json
 EMOTION_MODEL := models/emotion/head.pkl
 ENCODER_CODE := bot/knowledge/encoders.py
-EMOTION_INPUTS := data/emotion/train.yml data/emotion/dev.yml data/emotion/settings.yml bot/emotion/cues.yml bot/emotion/classifier.py bot/emotion/train.py \
+EMOTION_INPUTS := data/emotion/train.yml data/emotion/dev.yml data/emotion/settings.yml data/emotion/crisis_train.yml data/emotion/crisis_dev.yml bot/emotion/cues.yml bot/emotion/classifier.py bot/emotion/train.py \
   $(ENCODER_CODE) $(wildcard data/nlu/*.yml)
 KNOWLEDGE_SOURCES := $(shell find knowledge -name '*.yml' ! -name retrieval.yml ! -name calibration.yml 2>/dev/null) \
   bot/knowledge/sources.py bot/knowledge/index.py $(ENCODER_CODE)

@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import joined, language_of
 from actions.products import present_products
+from bot import metrics
 from bot.compliance import catalogue
 from bot.knowledge import retriever
 
@@ -36,10 +37,12 @@ class ActionAnswerKnowledge(Action):
             answer = retriever.shared().answer(question, language)
         except (OSError, ValueError):  # index missing or inconsistent: never guess
             logger.exception("knowledge base unavailable")
+            metrics.KNOWLEDGE_REFUSALS.labels("unavailable").inc()
             dispatcher.utter_message(response="utter_kb_no_answer")
             return []
         best = answer.best
         if not answer.reliable or best is None:
+            metrics.KNOWLEDGE_REFUSALS.labels("weak_evidence").inc()
             dispatcher.utter_message(response="utter_kb_no_answer")
             return []
         passage = best.passage
@@ -54,3 +57,17 @@ class ActionAnswerKnowledge(Action):
         if related:
             dispatcher.utter_message(response="utter_kb_related", titles=joined(tracker, related))
         return []
+
+
+def reliable_fraud_passage(text: str, language: str):
+    """The reviewed fraud passage a message matches (the safety protocol quotes it), or None
+    when retrieval is not reliable or the best entry is not about fraud."""
+    try:
+        answer = retriever.shared().answer(text, language)
+    except (OSError, ValueError):
+        logger.exception("knowledge base unavailable")
+        return None
+    best = answer.best
+    if not answer.reliable or best is None or not best.passage.source.endswith("fraud.yml"):
+        return None
+    return best.passage

@@ -29,6 +29,7 @@ class CareState:
     distress_turns: int = 0
     trend: tuple[str, ...] = field(default_factory=tuple)
     care_mode: str | None = None
+    in_crisis: bool = False  # the model's crisis head flagged this message (bot.safety.detect; not a slot)
 
     @classmethod
     def from_slots(cls, slots: dict) -> CareState:
@@ -44,7 +45,8 @@ class CareState:
 def next_state(previous: CareState, text: str | None) -> CareState:
     if not text or text.startswith("/"):
         return CareState(previous.emotion, previous.anxiety, previous.distress_turns, previous.trend, None)
-    sensed = classifier.shared().classify(text)
+    model = classifier.shared()
+    sensed = model.classify(text)
     turns = previous.distress_turns + 1 if sensed.label in ESCALATING else 0
     if turns >= HANDOFF_AFTER:
         mode = "handoff"
@@ -53,7 +55,8 @@ def next_state(previous: CareState, text: str | None) -> CareState:
     else:
         mode = None
     anxiety = round(sensed.anxiety, 2)
-    return CareState(sensed.label, anxiety, turns, (previous.trend + (sensed.label,))[-TREND_LENGTH:], mode)
+    return CareState(sensed.label, anxiety, turns, (previous.trend + (sensed.label,))[-TREND_LENGTH:], mode,
+                     model.in_crisis(sensed))
 
 
 # Slots to set once a person has been called: the count starts again.

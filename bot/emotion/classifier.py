@@ -37,6 +37,7 @@ class Emotion:
     label: str
     anxiety: float
     scores: dict[str, float]
+    crisis: float = 0.0  # probability that the message signals self-harm or suicide (crisis head)
 
 
 @functools.lru_cache(maxsize=1)
@@ -79,19 +80,27 @@ class EmotionClassifier:
         with open(path, "rb") as handle:
             model = pickle.load(handle)
         self.head, self.anxious_over_calm = model["head"], model["anxious_over_calm"]
+        # A second head, crisis or not, trained on data/emotion/crisis_train.yml (bot.emotion.train).
+        self.crisis_head, self.crisis_at = model.get("crisis_head"), model.get("crisis_at", 1.0)
         self.labels = [str(label) for label in self.head.classes_]
 
     def classify(self, text: str) -> Emotion:
         return self.classify_many([text])[0]
 
     def classify_many(self, texts: list[str]) -> list[Emotion]:
-        probabilities = self.head.predict_proba(features(texts))
+        x = features(texts)
+        probabilities = self.head.predict_proba(x)
+        crisis = self.crisis_head.predict_proba(x)[:, 1] if self.crisis_head is not None else [0.0] * len(texts)
         results = []
-        for row in probabilities:
+        for row, in_crisis in zip(probabilities, crisis, strict=True):
             scores = {label: float(p) for label, p in zip(self.labels, row, strict=True)}
             anxiety = min(1.0, scores["anxious"] + 0.5 * scores["distressed"])
-            results.append(Emotion(decide(scores, self.anxious_over_calm), round(anxiety, 3), scores))
+            results.append(Emotion(decide(scores, self.anxious_over_calm), round(anxiety, 3), scores, float(in_crisis)))
         return results
+
+    def in_crisis(self, emotion: Emotion) -> bool:
+        """The crisis head's call, at the threshold chosen on the tuning set."""
+        return emotion.crisis >= self.crisis_at
 
 
 _shared: EmotionClassifier | None = None

@@ -1,0 +1,1 @@
+"""What stops the normal flow: a customer in crisis, or a fraud in progress."""
