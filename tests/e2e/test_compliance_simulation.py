@@ -1,18 +1,18 @@
-"""1,000 generated conversations through the real dialogue: the compliance invariants hold."""
+"""1,000 generated conversations through the real dialogue, judged by the independent oracle
+(bench/compliance_oracle.py): no failure of any kind."""
 
-import time
-
+from bench.compliance_oracle import KINDS
 from bench.compliance_simulation import audited, report, run
 
 
 def test_thousand_conversations_keep_every_compliance_invariant(servers):
-    began = time.monotonic()
     stats = run(servers.rasa_url, servers.app_jwt_secret, conversations=1000, seed=7)
-    print("\n" + report(stats, time.monotonic() - began))
+    print("\n" + report(stats))
     assert stats.conversations == 1000
-    assert stats.presented > 500 and stats.product_messages > stats.presented  # the test exercised products
-    assert stats.above_level == 0, stats.problems[:5]
-    assert stats.warned == stats.product_messages, stats.problems[:5]
-    assert stats.forbidden == 0, stats.problems[:5]
+    # the conversations exercised what is checked
+    assert stats.presented > 500 and stats.refusal_turns > 50 and stats.anxious_turns > 100
+    assert stats.no_level_requests > 100 and stats.senior_product_turns > 20 and stats.questionnaires == 50
     expected, audited_count = audited(stats)
-    assert expected > 0 and audited_count == expected
+    assert expected > 500 and audited_count == expected
+    counts = {kind: stats.counts[kind] for kind in KINDS}
+    assert counts == dict.fromkeys(KINDS, 0), report(stats, listed=40)

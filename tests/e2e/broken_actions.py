@@ -1,0 +1,73 @@
+"""A deliberately broken actions package, for tests/e2e/test_compliance_oracle.py only.
+
+The action server loads this module instead of ``actions`` (``Servers(actions_package=...)``):
+every real action is registered, then ``action_suggest_products`` is replaced by one that breaks
+the rules in one of three ways, chosen per customer (so one run shows all three):
+- ``full_name_first``: a product line naming a product by its full name BEFORE the warning
+  (the Rasa server's guard replaces it with its blocked reply: a failed dialogue);
+- ``short_name_first``: a product named by its short name and id BEFORE the warning (the guard
+  looks for full names only and lets it through);
+- ``above_level``: after a proper warning and the proper products, a product above the customer's
+  level presented as if it matched.
+The compliance oracle must report each of them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import zlib
+from typing import Any
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+import actions
+from actions.common import language_of
+from actions.products import present_products
+from bot.compliance import catalogue, risk_profile
+
+# Every real action first (rasa-sdk registers all Action subclasses; the later one of a name wins).
+for _module in pkgutil.iter_modules(actions.__path__, "actions."):
+    importlib.import_module(_module.name)
+
+VARIANTS = ("full_name_first", "short_name_first", "above_level")
+
+
+def variant_of(customer_id: str) -> str:
+    return VARIANTS[zlib.crc32(customer_id.encode("utf-8")) % len(VARIANTS)]
+
+
+def _product_line(dispatcher: CollectingDispatcher, product, language: str, level: str) -> None:
+    dispatcher.utter_message(
+        response="utter_product_line", name=product.name[language], risk=product.risk, level=level,
+        term=product.term[language], min_amount=f"{product.min_amount:,}", liquidity=product.liquidity[language],
+        fees=product.fees[language], key_risks=product.key_risks[language])
+
+
+def _short_name(product_id: str, language: str) -> str:
+    raw = yaml.safe_load(catalogue.catalogue_path().read_text(encoding="utf-8"))
+    return raw["aliases"][product_id][language][0]
+
+
+class BrokenSuggestProducts(Action):
+    def name(self) -> str:
+        return "action_suggest_products"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        language = language_of(tracker)
+        profile = risk_profile.current(tracker.sender_id)
+        level = profile.level if profile else "C1"
+        variant = variant_of(tracker.sender_id)
+        products = sorted(catalogue.products(), key=lambda p: (p.risk_rank, p.id))
+        if variant == "full_name_first":
+            _product_line(dispatcher, products[0], language, level)
+        elif variant == "short_name_first":
+            product = next(p for p in products if p.type == "money_market_fund")
+            dispatcher.utter_message(text=f"{_short_name(product.id, language)} ({product.id})")
+        decision = present_products(dispatcher, tracker, tracker.latest_message.get("text") or "")
+        if variant == "above_level" and decision in ("suggest", "mismatch") and profile and profile.rank < 5:
+            _product_line(dispatcher, products[-1], language, level)
+        return []

@@ -1,0 +1,79 @@
+"""The compliance oracle catches a broken bot: real servers whose action server loads
+tests/e2e/broken_actions.py (a product named before the warning, by full name or by short name,
+and a product above the customer's level after a proper warning).
+
+Its own servers (ports 5405/5455/5477 unless ANXIN_E2E_BROKEN_*_PORT say otherwise, their own
+state folder) run only while the module's conversations run, before the session's servers are
+needed by the next module.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bench.compliance_simulation import report, run
+from bot.servers import Servers
+from tests.e2e.broken_actions import variant_of
+
+CONVERSATIONS = 60
+
+
+@pytest.fixture(scope="module")
+def broken_run(tmp_path_factory):
+    state = tmp_path_factory.mktemp("broken-state")
+    servers = Servers(rasa_port=int(os.environ.get("ANXIN_E2E_BROKEN_RASA_PORT", 5405)),
+                      action_port=int(os.environ.get("ANXIN_E2E_BROKEN_ACTION_PORT", 5455)),
+                      copilot_port=int(os.environ.get("ANXIN_E2E_BROKEN_COPILOT_PORT", 5477)),
+                      app_jwt_secret="broken-actions-app-key-" + os.urandom(8).hex(),
+                      actions_package="tests.e2e.broken_actions",
+                      environment={"ANXIN_STATE_DIR": str(state), "ANXIN_DEMO_MODE": "1",
+                                   "ANXIN_RATE_LIMIT_ADDRESS": "off"})
+    before = os.environ.get("ANXIN_STATE_DIR")
+    os.environ["ANXIN_STATE_DIR"] = str(state)  # the simulation sets risk levels and reads the audit trail there
+    try:
+        servers.start(timeout=240)
+        stats = run(servers.rasa_url, servers.app_jwt_secret, conversations=CONVERSATIONS, seed=11)
+    finally:
+        servers.stop()
+        if before is None:
+            os.environ.pop("ANXIN_STATE_DIR", None)
+        else:
+            os.environ["ANXIN_STATE_DIR"] = before
+    print("\n" + report(stats, listed=30))
+    return stats
+
+
+def test_the_broken_actions_ran_through_real_servers(broken_run):
+    assert broken_run.conversations == CONVERSATIONS
+    assert broken_run.counts["non_200"] == 0
+    assert broken_run.product_turns > 10
+
+
+def _customers(stats, kind: str) -> set[str]:
+    return {f.customer for f in stats.failures if f.kind == kind}
+
+
+def test_a_product_named_by_full_name_before_the_warning_is_a_guard_block_and_a_failure(broken_run):
+    blocks = [f for f in broken_run.failures if f.kind == "guard_block"]
+    assert blocks, "the guard replaced the early product line: the oracle must count it"
+    assert all(f.turn >= 1 and f.message and f.customer.startswith("sim-11-") for f in blocks)  # listed where
+    assert {variant_of(c) for c in _customers(broken_run, "guard_block")} == {"full_name_first"}
+
+
+def test_a_product_named_by_short_name_before_the_warning_is_caught_although_the_guard_let_it_pass(broken_run):
+    early = [f for f in broken_run.failures if f.kind == "warning_not_first"]
+    assert early and all("AX-MMF-01" in f.detail for f in early)
+    assert {variant_of(c) for c in _customers(broken_run, "warning_not_first")} == {"short_name_first"}
+
+
+def test_a_product_above_the_level_after_a_proper_warning_is_caught(broken_run):
+    above = [f for f in broken_run.failures if f.kind == "above_level"]
+    assert above and all(" R5 shown to a C" in f.detail for f in above)
+    assert {variant_of(c) for c in _customers(broken_run, "above_level")} == {"above_level"}
+
+
+def test_the_run_as_a_whole_fails(broken_run):
+    assert broken_run.failure_total > 0
+    assert "FAILURES: 0" not in report(broken_run)
