@@ -31,15 +31,15 @@ class ActionSenseMessage(Action):
         text = tracker.latest_message.get("text")
         current = tracker.current_slot_values()
         values = {"language": detect_language(text, current.get("language"))}
-        distressed = 0.0
+        model_says_crisis = False
         try:
             state = care.next_state(care.CareState.from_slots(current), text)
             values.update(state.as_slots())
             if text and not text.startswith("/"):  # a click keeps the slots: nothing was classified
                 metrics.EMOTIONS_SENSED.labels(metrics.bounded(state.emotion, metrics.EMOTIONS)).inc()
-            distressed = state.distressed
-        except (OSError, ValueError):  # no emotion model: keep talking, just without sensing
+            model_says_crisis = state.in_crisis
+        except (OSError, ValueError):  # no emotion model: the reviewed signals still work
             logger.exception("emotion model unavailable")
-        values["safety_alert"] = detect(text, distressed)
+        values["safety_alert"] = detect(text, model_says_crisis)
         # Only what changed: every SlotSet is stored in the tracker and re-read on every turn.
         return [SlotSet(name, value) for name, value in values.items() if current.get(name) != value]

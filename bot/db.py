@@ -57,3 +57,21 @@ def sessions(url: str, metadata) -> sessionmaker:
             _create_tables(engine, metadata)
             factory = _factories[key] = sessionmaker(bind=engine, expire_on_commit=False)
         return factory
+
+
+_checked: set[tuple[str, int]] = set()
+
+
+def checked_session(url: str, metadata, check):
+    """A session of ``sessions(url, metadata)``; ``check(session)`` runs once per URL and schema
+    before the first one is handed out (e.g. refusing a database an older version made)."""
+    session = sessions(url, metadata)()
+    key = (url, id(metadata))
+    if key not in _checked:
+        try:
+            check(session)
+        except BaseException:
+            session.close()
+            raise
+        _checked.add(key)
+    return session

@@ -5,8 +5,9 @@ callback is checked and read (``wechat_protocol``), its dialogue turn is started
 MsgId (a retry joins the turn already running, never a second one), and the answer goes back:
 
 - passively, as the XML reply, when the dialogue answers within ``ANXIN_WECHAT_PASSIVE_SECONDS``
-  (default 4.5 s): all bot messages merged into one text, split at 2048 bytes with the parts
-  after the first sent through the customer-service API;
+  (default 4.5 s): the bot messages merged into as few texts as possible (the risk warning
+  always a text of its own, before any product), split at 2048 bytes, the parts after the
+  first sent through the customer-service API;
 - otherwise the reply is ``success`` and the whole answer follows through the customer-service
   API (``wechat_api``), with the one shared access_token.
 
@@ -34,7 +35,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import settings
+from bot import metrics, settings
 from bot.channels import wechat_binding as binding_flow
 from bot.channels import wechat_protocol as protocol
 from bot.channels.inbound import InboundError, dialogue_text
@@ -45,6 +46,7 @@ from bot.channels.wechat_api import (
     CustomerServiceSender,
 )
 from bot.channels.wechat_binding import BindingFlow
+from bot.compliance import guard
 from bot.compliance.masking import mask
 from bot.language import detect_language
 from bot.ratelimit import Limiter
@@ -128,25 +130,35 @@ def passive_seconds() -> float:
     return float(os.environ.get("ANXIN_WECHAT_PASSIVE_SECONDS", "4.5"))
 
 
-def merge_messages(messages: list[dict[str, Any]]) -> tuple[str, list[str], bool]:
-    """Bot messages -> one text, the payloads of its numbered choices, and the handoff flag."""
-    texts: list[str] = []
+def merge_messages(messages: list[dict[str, Any]]) -> tuple[list[str], list[str], bool]:
+    """Bot messages -> the texts to send (one or more groups of merged messages), the payloads
+    of the numbered choices, and the handoff flag.
+
+    Messages are merged into as few WeChat texts as possible, except that the mandatory risk
+    warning is always a text of its own (rule 3: the warning is its own message, before any
+    product), so a passive reply carries what came before it, the warning follows alone, and
+    the products come after it — in passive and asynchronous delivery alike.
+    """
+    groups: list[list[str]] = [[]]
     payloads: list[str] = []
     handoff = False
     for message in messages:
-        if message.get("text"):
-            texts.append(message["text"])
+        text = message.get("text")
+        if text and guard.carries_warning(text):
+            groups += [[text], []]
+        elif text:
+            groups[-1].append(text)
         if (message.get("custom") or {}).get("handoff"):
             handoff = True
         buttons = message.get("buttons") or []
         if buttons:
-            language = detect_language("".join(texts))
+            language = detect_language("".join(t for group in groups for t in group))
             lines = [TEXTS["choices_hint"][language]]
             for button in buttons:
                 payloads.append(button.get("payload") or button.get("title", ""))
                 lines.append(f"{len(payloads)}. {button.get('title', '')}")
-            texts.append("\n".join(lines))
-    return "\n\n".join(texts), payloads, handoff
+            groups[-1].append("\n".join(lines))
+    return ["\n\n".join(group) for group in groups if group], payloads, handoff
 
 
 class WeChatInput(InputChannel):
@@ -207,6 +219,7 @@ class WeChatInput(InputChannel):
         if isinstance(given, Answer):
             return given
         if not self.by_follower.hit(callback.openid):  # retries join their turn before this: not counted
+            metrics.RATE_LIMITED.labels("wechat").inc()
             return Answer([TEXTS["rate_limited"]])
         try:
             bound = await self.binding.answer(callback.openid, given)
@@ -222,12 +235,13 @@ class WeChatInput(InputChannel):
         except Exception:  # noqa: BLE001 - the follower still gets an answer
             logger.exception("Dialogue failed for WeChat follower %s", mask(callback.openid))
             return Answer([TEXTS["failure"]])
-        merged, payloads, handoff = merge_messages(collector.messages)
+        groups, payloads, handoff = merge_messages(collector.messages)
         if payloads:
             self.choices.put(callback.openid, payloads)
         else:
             self.choices.pop(callback.openid)
-        parts = protocol.split_for_wechat(merged) if merged.strip() else [TEXTS["no_reply"]]
+        parts = [part for group in groups if group.strip() for part in protocol.split_for_wechat(group)]
+        parts = parts or [TEXTS["no_reply"]]
         return Answer(parts[:MAX_MESSAGES_PER_ANSWER], handoff)
 
     # -- delivery -----------------------------------------------------------------------
@@ -245,6 +259,7 @@ class WeChatInput(InputChannel):
     def _decide_passive(self, callback: protocol.Callback, turn: Turn) -> None:
         answer: Answer = turn.task.result()
         turn.mode = "passive"
+        metrics.WECHAT_DELIVERIES.labels("passive").inc()
         if not answer.parts:
             turn.passive_xml = None
         elif answer.handoff:
@@ -262,6 +277,7 @@ class WeChatInput(InputChannel):
                     self._decide_passive(callback, turn)
                 else:
                     turn.mode = "async"
+                    metrics.WECHAT_DELIVERIES.labels("async").inc()
                     turn.task.add_done_callback(lambda _: self._deliver_after_deadline(callback.openid, turn))
         if turn.mode == "async" or turn.passive_xml is None:
             return response.text(SUCCESS)

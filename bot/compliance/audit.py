@@ -141,7 +141,6 @@ class Report:
 
 
 _writer = threading.Lock()  # threads of one process queue here instead of racing for the head
-_schema_checked: set[str] = set()
 
 
 def describe_database(engine) -> str:
@@ -164,16 +163,7 @@ def _check_schema(session) -> None:
 
 
 def _session():
-    url = settings.audit_db_url()
-    session = db.sessions(url, Base.metadata)()
-    if url not in _schema_checked:
-        try:
-            _check_schema(session)
-        except BaseException:
-            session.close()
-            raise
-        _schema_checked.add(url)
-    return session
+    return db.checked_session(settings.audit_db_url(), Base.metadata, _check_schema)
 
 
 def _lock_chain_head(session) -> None:

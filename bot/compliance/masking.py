@@ -12,6 +12,8 @@ import re
 _ID_CARD = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 _BANK_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){15,18}\d(?!\d)")
 _PHONE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
+# A WeChat OpenID: "o" and 27 URL-safe characters. Enough is kept to tell followers apart.
+_OPENID = re.compile(r"(?<![A-Za-z0-9_-])o[A-Za-z0-9_-]{27}(?![A-Za-z0-9_-])")
 _EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 
 
@@ -30,9 +32,10 @@ def _phone(match: re.Match) -> str:
 
 
 def mask(text: str | None) -> str | None:
-    """``text`` with ID-card, bank-card and phone numbers and e-mail addresses masked."""
+    """``text`` with ID-card, bank-card and phone numbers, e-mail addresses and WeChat OpenIDs masked."""
     if not text:
         return text
+    text = _OPENID.sub(lambda m: f"{m.group(0)[:4]}…{m.group(0)[-4:]}", text)
     text = _ID_CARD.sub(_id_card, text)
     text = _PHONE.sub(_phone, text)
     text = _BANK_CARD.sub(_keep_last_four, text)

@@ -138,7 +138,6 @@ def score(answers: dict[str, int]) -> tuple[str, int, bool]:
     return level, total, senior
 
 
-_schema_checked: set[str] = set()
 
 
 def _check_schema(session) -> None:
@@ -159,16 +158,7 @@ def _check_schema(session) -> None:
 
 
 def _session():
-    url = settings.audit_db_url()
-    session = db.sessions(url, Base.metadata)()
-    if url not in _schema_checked:
-        try:
-            _check_schema(session)
-        except BaseException:
-            session.close()
-            raise
-        _schema_checked.add(url)
-    return session
+    return db.checked_session(settings.audit_db_url(), Base.metadata, _check_schema)
 
 
 def save(customer_id: str, level: str, *, score_total: int | None = None, senior: bool = False,

@@ -255,3 +255,13 @@ def test_an_unregistered_phone_gets_the_same_answer_and_no_code(wechat, gateways
     assert "验证码" in answer and len(gateways.messages) == sent_before
     assert "验证未通过" in _say(wechat, openid, "123456")  # no code exists: nothing can be guessed
     assert bindings.customer_for(openid) is None
+
+
+def test_the_risk_warning_is_its_own_message_before_any_product(wechat, wechat_api):
+    openid = anonymous_openid()
+    bindings.bind(openid, "demo-c3")  # a C3 customer with a valid assessment (demo)
+    reply = wechat.post(wechat.text_xml(openid, "有什么理财产品推荐", next(_msg_ids)))
+    # The passive reply is the warning alone; the products follow by the customer-service API.
+    assert reply.content.startswith("【风险提示】") and "风险等级 R" not in reply.content, reply.content
+    followed = wechat_api.wait_for(openid, 1, timeout=30)
+    assert followed and "风险等级 R" in followed[0], followed

@@ -106,8 +106,17 @@ def test_merge_numbers_buttons_and_notices_a_handoff():
          "buttons": [{"title": "确认", "payload": "/affirm"}, {"title": "取消", "payload": "/deny"}]},
         {"custom": {"handoff": True}},
     ])
-    assert merged == "请确认转账。\n\n请回复数字选择：\n1. 确认\n2. 取消"
+    assert merged == ["请确认转账。\n\n请回复数字选择：\n1. 确认\n2. 取消"]
     assert payloads == ["/affirm", "/deny"] and handoff
+
+
+def test_the_risk_warning_is_always_a_wechat_message_of_its_own():
+    from bot.compliance import rulebook
+
+    warning = f"【风险提示】{rulebook.current().mandatory_warning['zh']}。您的风险承受能力等级为 C3。"
+    groups, _, _ = merge_messages([{"text": "根据您的风险等级，可以了解："}, {"text": warning},
+                                   {"text": "安心稳盈90天净值型理财（R2）"}, {"text": "以上信息不构成推荐。"}])
+    assert groups == ["根据您的风险等级，可以了解：", warning, "安心稳盈90天净值型理财（R2）\n\n以上信息不构成推荐。"]
 
 
 def test_turn_memory_forgets_old_turns_but_never_a_running_one():

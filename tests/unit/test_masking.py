@@ -25,3 +25,11 @@ def test_log_filter_masks_formatted_messages():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "phone %s", ("13812345678",), None)
     MaskingFilter().filter(record)
     assert record.getMessage() == "phone 138****5678"
+
+
+def test_wechat_openids_are_masked_in_logs_and_records():
+    from bot.compliance.masking import mask
+
+    openid = "oAbC" + "x" * 20 + "9_-Z"
+    assert mask(f"follower {openid} asked") == "follower oAbC…9_-Z asked"
+    assert mask("order_12345 and oBrief") == "order_12345 and oBrief"  # not 28 characters: kept
