@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import language_of, party_of
-from bot import handoff
+from bot import handoff, metrics
 from bot.emotion import care
 from bot.knowledge import sources
 
@@ -52,5 +52,7 @@ class ActionHandoffWithSummary(Action):
         # The agent needs to know whom they talk to: the customer if known, else the conversation.
         # The copilot's rehearsal hands nobody over.
         handoff_id = "-" if party.shadow else handoff.record(party.customer_id or tracker.sender_id, summary)
+        if not party.shadow:  # the copilot's rehearsal hands nobody over
+            metrics.HANDOFFS.labels(metrics.bounded(reason, metrics.HANDOFF_REASONS)).inc()
         dispatcher.utter_message(response="utter_handoff", handoff_id=handoff_id)
         return [SlotSet(name, value) for name, value in care.AFTER_HANDOFF.items()]

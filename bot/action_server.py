@@ -6,6 +6,11 @@ request past the Rasa server's action timeout; loaded at import time of the acti
 they break Sanic's worker start-up (spawn vs fork, see shared/reference/runtime.md). A
 ``before_server_start`` listener runs inside the worker, before the port opens, so /health
 answers only once everything is loaded and the first customer waits for nothing.
+
+Observability (``bot.metrics``, ``bot.logs``): ``GET /metrics``, ``GET /health/live``,
+``GET /health/ready`` (200 once the encoder, the knowledge index and the emotion head are
+loaded), the time of each action, a request id per request (the Rasa server sends its turn's
+``X-Request-Id``) and JSON logs (``ANXIN_LOG_FORMAT``), set up inside each worker process.
 """
 
 from __future__ import annotations
@@ -21,7 +26,12 @@ from rasa_sdk.executor import ActionExecutor
 from sanic import Sanic
 from sanic.worker.loader import AppLoader
 
+from bot import logs, metrics
+
 logger = logging.getLogger(__name__)
+PROCESS = "actions"
+# What warm_up loaded in this process: the readiness check reports it.
+LOADED = {"knowledge_base": False, "emotion_model": False}
 
 
 def warm_up(*_: object) -> None:
@@ -30,26 +40,54 @@ def warm_up(*_: object) -> None:
     from bot.knowledge import retriever
 
     started = time.perf_counter()
-    for name, load in (("knowledge base", lambda: retriever.shared().answer("warm-up", "zh")),
-                       ("emotion model", lambda: classifier.shared().classify("warm-up"))):
+    for name, load in (("knowledge_base", lambda: retriever.shared().answer("warm-up", "zh")),
+                       ("emotion_model", lambda: classifier.shared().classify("warm-up"))):
         try:
-            load()
+            load()  # the knowledge base's first answer loads the encoder and the index
+            LOADED[name] = True
         except (OSError, ValueError) as error:  # the actions degrade politely until it is built
-            logger.error("%s not loaded: %s", name, error)
+            logger.error("%s not loaded: %s", name.replace("_", " "), error)
     logger.info("models loaded in %.1f s", time.perf_counter() - started)
 
 
+def models_ready() -> tuple[bool, dict]:
+    """Ready when the encoder, the knowledge index and the emotion head are loaded."""
+    return all(LOADED.values()), {"models": dict(LOADED)}
+
+
+class TimedActionExecutor(ActionExecutor):
+    """rasa-sdk's executor, timing every action it runs (``anxin_action_seconds``). A subclass,
+    not a wrapped method: the executor is pickled into each spawned worker."""
+
+    async def run(self, action_call, *args, **kwargs):
+        action = metrics.bounded((action_call or {}).get("next_action"), self.actions)
+        started = time.perf_counter()
+        try:
+            return await super().run(action_call, *args, **kwargs)
+        finally:
+            seconds = time.perf_counter() - started
+            metrics.ACTION_SECONDS.labels(action).observe(seconds)
+            logger.info("Action %s ran in %.3f s", action, seconds,
+                        extra={"action": action, "seconds": round(seconds, 4)})
+
+
 def create_app(action_executor: ActionExecutor, **options):
+    logs.configure(PROCESS)  # runs in every worker process (spawned: nothing is inherited)
     app = create_app_for_serve(action_executor, **options)
+    logs.install_request_ids(app)
+    metrics.add_routes(app, models_ready)
     app.register_listener(warm_up, "before_server_start")
     return app
 
 
 def main() -> None:
     args = create_argument_parser().parse_args()
-    utils.configure_colored_logging(args.loglevel)
+    os.environ["LOG_LEVEL"] = logging.getLevelName(args.loglevel)  # the spawned workers read it
+    if logs.log_format() == "text":
+        utils.configure_colored_logging(args.loglevel)
     utils.update_sanic_log_level()
-    executor = ActionExecutor()
+    logs.configure(PROCESS)
+    executor = TimedActionExecutor()
     executor.register_package(args.actions_module or args.actions)
     loader = AppLoader(factory=partial(create_app, executor, cors_origins=args.cors,
                                        auto_reload=args.auto_reload, endpoints=args.endpoints))

@@ -23,7 +23,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import settings
+from bot import metrics, settings
 from bot.channels.inbound import InboundError, json_object, parse_body
 from bot.identity import demo
 from bot.identity.tokens import CustomerTokens, TokenError, bearer
@@ -57,6 +57,7 @@ def refusal(error: InboundError) -> HTTPResponse:
 
 def too_many(limiter: Limiter, key: str) -> HTTPResponse:
     wait = limiter.retry_after(key)
+    metrics.RATE_LIMITED.labels("rest").inc()
     return response.json({"error": f"too many messages; try again in {wait} s"}, status=429,
                          headers={"Retry-After": str(wait)})
 

@@ -15,6 +15,10 @@ process, like the separate container it is in production; ``bot.servers`` starts
 the agent id stored with turns and feedback is the key's, never a header's. Rate limits per
 client address (``ANXIN_RATE_LIMIT_ADDRESS``, before the key is checked) and per agent
 (``ANXIN_RATE_LIMIT_AGENT``) answer 429 with Retry-After.
+
+Observability (``bot.metrics``, ``bot.logs``): ``GET /metrics``, ``GET /health/live``,
+``GET /health/ready`` (200 once the encoder, the knowledge index and the emotion head are
+loaded), a request id per request (``X-Request-Id``) and JSON logs (``ANXIN_LOG_FORMAT``).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import handoff, settings
+from bot import handoff, logs, metrics, settings
 from bot.channels.inbound import InboundError, clean_text, json_object
 from bot.copilot import agents, analysis, store
 from bot.copilot.rasa_client import RasaClient
@@ -75,6 +79,7 @@ def _customer(payload: dict) -> str | None:
 
 
 def _too_many(limiter: Limiter, key: str, who: str) -> HTTPResponse:
+    metrics.RATE_LIMITED.labels("copilot").inc()
     wait = max(1, limiter.retry_after(key))
     return response.json({"error": f"too many requests from this {who}: limit {limiter.spec}; "
                                    f"retry in {wait} s"}, status=429, headers={"Retry-After": str(wait)})
@@ -90,6 +95,13 @@ def create_app(rasa_url: str, rasa_token: str, agent_limit: Limiter | None = Non
     rasa = RasaClient(rasa_url, rasa_token)
     agent_limit = agent_limit or Limiter(settings.rate_limit("agent"))
     address_limit = address_limit or Limiter(settings.rate_limit("address"))
+    logs.install_request_ids(app)  # first: answers of the checks below carry the id too
+
+    def ready() -> tuple[bool, dict]:
+        from bot.action_server import models_ready
+        return models_ready()
+
+    metrics.add_routes(app, ready)
 
     @app.before_server_start
     async def warm_up(*_: object) -> None:
@@ -131,7 +143,9 @@ def create_app(rasa_url: str, rasa_token: str, agent_limit: Limiter | None = Non
         payload = _body(request)
         text = _text(payload)
         customer_id = _customer(payload)
-        return response.json(await analysis.analyse(rasa, call_id, text, customer_id, request.ctx.agent.agent_id))
+        with metrics.COPILOT_SECONDS.time():
+            result = await analysis.analyse(rasa, call_id, text, customer_id, request.ctx.agent.agent_id)
+        return response.json(result)
 
     @app.post("/api/drafts/check")
     async def draft(request: Request) -> HTTPResponse:
@@ -172,8 +186,12 @@ def create_app(rasa_url: str, rasa_token: str, agent_limit: Limiter | None = Non
         if not limit.isdigit():
             raise InboundError(400, '"limit" must be a whole number')
         limit = min(int(limit), 100)
+        queue = handoff.recent(limit=limit)
+        # Urgent first (a customer in crisis), then newest first.
+        queue.sort(key=lambda h: not h.summary.get("urgent", False))
         return response.json([{"id": h.id, "at": h.at.isoformat(), "customer": h.customer_id, "reason": h.reason,
-                               "summary": h.summary} for h in handoff.recent(limit=limit)])
+                               "urgent": bool(h.summary.get("urgent", False)), "summary": h.summary}
+                              for h in queue])
 
     return app
 
@@ -189,6 +207,7 @@ def main() -> None:
     elif demo_keys:
         print(f"{agents.DEMO_KEYS_ENV} ignored: demo mode is off", file=sys.stderr)
     app = create_app(args.rasa_url, os.environ.get("ANXIN_API_TOKEN", ""))
+    logs.configure("copilot")  # after the app: building it sets up Sanic's own console loggers
     app.run(host=os.environ.get("SANIC_HOST", "127.0.0.1"), port=args.port, single_process=True,
             access_log=False, motd=False)
 

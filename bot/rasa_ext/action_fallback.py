@@ -23,7 +23,7 @@ from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
 from rasa.shared.core.events import Event, SlotSet
 from rasa.shared.exceptions import RasaException
 
-from bot import settings
+from bot import metrics, settings
 from bot.language import detect_language
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ async def _run_with_fallback(self: RemoteAction, output_channel: Any, nlg: Any,
     except ActionExecutionRejection:
         raise  # a form rejecting input is normal dialogue, not a failure
     except (RasaException, asyncio.TimeoutError) as error:
+        kind = "timeout" if isinstance(error, asyncio.TimeoutError) else "error"
+        metrics.ACTION_FAILURES.labels(self.name(), kind).inc()
         if self.name() in SLOT_MAPPING_ACTIONS:
             logger.warning("Action server failed on '%s' (%r); language set locally.", self.name(), error)
             return _language_events(tracker)

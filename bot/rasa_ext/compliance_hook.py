@@ -17,6 +17,7 @@ from typing import Any
 from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, UserUttered
 
+from bot import metrics
 from bot.compliance import audit, guard, risk_profile
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ async def _send_guarded(events: list, tracker: Any, output_channel: Any) -> None
         if violations:
             detail = "; ".join(f"{v.rule}: {v.evidence}" for v in violations)
             logger.warning("Compliance guard blocked a message to %s (%s)", tracker.sender_id, detail)
+            metrics.GUARD_BLOCKS.inc()
             event.text = guard.blocked_reply(tracker.get_slot("language"))
             event.data = {**(event.data or {}), "buttons": None, "quick_replies": None, "custom": None}
             await loop.run_in_executor(None, lambda d=detail: audit.record(tracker.sender_id, "guard_block", detail=d))
