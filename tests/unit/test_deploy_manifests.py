@@ -706,8 +706,8 @@ def test_haproxy_syntax_check_reports_a_broken_config(tmp_path):
 @pytest.mark.parametrize("target, old, new, expected", [
     ("k8s/actions.yaml", "containerPort: 5055", "containerPort: 5056", "containerPort [5056]"),
     ("k8s/actions.yaml", "      port: 5055\n", "      port: 5056\n", "ANXIN_ACTION_URL"),
-    ("k8s/copilot.yaml", "              path: /health\n              port: http\n            periodSeconds: 10",
-     "              path: /health\n              port: 8080\n            periodSeconds: 10",
+    ("k8s/copilot.yaml", "              path: /health/ready\n              port: http\n            periodSeconds: 10",
+     "              path: /health/ready\n              port: 8080\n            periodSeconds: 10",
      "readinessProbe on port 8080"),
     ("k8s/configmap.yaml", "http://anxin-actions:5055/webhook", "http://anxin-actions:5505/webhook",
      "ANXIN_ACTION_URL=http://anxin-actions:5505/webhook"),
