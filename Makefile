@@ -96,8 +96,10 @@ bench: setup
 	$(ACTIONS_ENV)/bin/python -m bench.nlu_accuracy
 	$(ACTIONS_ENV)/bin/python -m bench.kb_retrieval
 	$(ACTIONS_ENV)/bin/python -m bench.emotion_accuracy
+	$(ACTIONS_ENV)/bin/python -m bench.crisis_detection
 	$(ACTIONS_ENV)/bin/python -m bench.rest_latency
 	$(ACTIONS_ENV)/bin/python -m bench.wechat_latency
+	$(ACTIONS_ENV)/bin/python -m bench.security_probe
 	$(ACTIONS_ENV)/bin/python -m bench.compliance_simulation
 
 audit: $(ACTIONS_ENV)/.installed
