@@ -51,6 +51,9 @@ class _Scripted:
         label = self.labels.pop(0)
         return Emotion(label, 0.9 if label == "anxious" else 0.1, {label: 1.0})
 
+    def in_crisis(self, emotion):
+        return False
+
 
 def _run(monkeypatch, labels, texts=None):
     scripted = _Scripted(labels)
@@ -108,3 +111,13 @@ def test_calm_gives_way_to_anxious_at_the_threshold_but_other_feelings_do_not():
     assert classifier.decide({"calm": 0.6, "anxious": 0.3, "angry": 0.05, "distressed": 0.05}, 0.3) == "anxious"
     assert classifier.decide({"calm": 0.6, "anxious": 0.3, "angry": 0.05, "distressed": 0.05}, 0.4) == "calm"
     assert classifier.decide({"calm": 0.1, "anxious": 0.3, "angry": 0.1, "distressed": 0.5}, 0.2) == "distressed"
+
+
+def test_the_crisis_heads_call_is_carried_to_the_sensing(monkeypatch):
+    class InCrisis(_Scripted):
+        def in_crisis(self, emotion):
+            return True
+
+    monkeypatch.setattr(classifier, "shared", lambda: InCrisis(["distressed"]))
+    assert care.next_state(care.CareState(), "我把密码留给孩子了").in_crisis
+    assert not care.next_state(care.CareState(), "/affirm").in_crisis  # a click carries no feeling
