@@ -3,7 +3,10 @@
 The per-turn sensing action (run by ``action_extract_slots`` before any prediction) sets the
 ``safety_alert`` slot from the customer's message (bot/safety/detect.py). This policy, with a
 priority above RulePolicy's, then predicts ``action_safety_protocol`` with full confidence as
-the first action of that turn — inside a form too — and ``action_listen`` right after it.
+the first action of that turn — inside a form too (its predictions are marked "no user
+prediction", the class RulePolicy's form happy path belongs to, which the ensemble lets
+overrule every other; among those the higher priority wins) — and ``action_listen`` right
+after it.
 Otherwise it abstains (all zeros), and the other policies decide as before. It learns
 nothing from the training data, so a crisis never depends on how many stories show one.
 """
@@ -46,4 +49,8 @@ class SafetyPolicy(Policy):
             probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
         elif latest == ACTION_LISTEN_NAME and tracker.get_slot(SLOT) and tracker.latest_message:
             probabilities[domain.index_for_action(ACTION)] = 1.0
-        return self._prediction(probabilities)
+        else:
+            return self._prediction(probabilities)
+        # The ensemble lets "no user" predictions (RulePolicy's form happy path) overrule all
+        # others; marked so, this one competes with them and wins on priority.
+        return self._prediction(probabilities, is_no_user_prediction=True)

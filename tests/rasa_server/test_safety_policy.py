@@ -45,5 +45,18 @@ def test_without_a_flag_it_abstains(tmp_path):
     assert predicted(tmp_path, flagged_then_answered) is None
 
 
-def test_it_outranks_the_rule_policy():
-    assert SafetyPolicy.get_default_config()["priority"] > 6
+def test_it_outranks_the_form_happy_path_in_the_ensemble(tmp_path):
+    """RulePolicy predicts the active form as a 'no user' prediction, which overrules every
+    other kind; the safety prediction is of that kind and has the higher priority."""
+    from rasa.core.policies.ensemble import DefaultPolicyPredictionEnsemble
+    from rasa.core.policies.policy import PolicyPrediction
+
+    events = [ActionExecuted(ACTION_LISTEN_NAME), ActiveLoop("transfer_form"), UserUttered("我不想活了"),
+              SlotSet("safety_alert", "crisis")]
+    tracker = DialogueStateTracker.from_events("c1", events, slots=DOMAIN.slots)
+    safety = policy(tmp_path).predict_action_probabilities(tracker, DOMAIN)
+    form = [0.0] * DOMAIN.num_actions
+    form[DOMAIN.index_for_action("transfer_form")] = 1.0
+    loop = PolicyPrediction(form, "RulePolicy", policy_priority=6, is_no_user_prediction=True)
+    best = DefaultPolicyPredictionEnsemble._pick_best_policy([loop, safety])
+    assert DOMAIN.action_names_or_texts[best.max_confidence_index] == ACTION
