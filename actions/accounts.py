@@ -26,6 +26,7 @@ from bot import settings
 from bot.accounts import store
 from bot.accounts.amounts import parse_amount
 from bot.identity import delivery, otp
+from bot.identity.party import Party
 
 logger = logging.getLogger(__name__)
 CONFIRMATION_ACTION = "action_ask_transfer_confirmation"
@@ -74,6 +75,11 @@ def _too_late(tracker: Tracker) -> bool:
     return called is not None and time.time() - called > deadline
 
 
+def _step_up_purpose(key: str) -> str:
+    """What a step-up code is for (bot.identity.otp): the transfer with this idempotency key."""
+    return f"transfer:{key}"
+
+
 def _pending(tracker: Tracker) -> dict:
     pending = tracker.get_slot("pending_transfer")
     return pending if isinstance(pending, dict) else {}
@@ -97,14 +103,10 @@ class ActionCheckBalance(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        party = party_of(tracker)
-        if refuse_unidentified(dispatcher, party):
+        account = _account_or_refusal(dispatcher, party_of(tracker))
+        if account is None:
             return []
         events = report_unannounced_transfer(dispatcher, tracker)
-        account = store.account(party.customer_id)
-        if account is None:
-            dispatcher.utter_message(response="utter_no_account")
-            return events
         dispatcher.utter_message(response="utter_balance", balance=_money(account.balance),
                                  currency=account.currency, account_tail=account.account_tail)
         return events
@@ -118,10 +120,9 @@ class ActionAskPayee(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        party = party_of(tracker)
-        if refuse_unidentified(dispatcher, party) or _no_account(dispatcher, party.customer_id):
+        account = _account_or_refusal(dispatcher, party_of(tracker))
+        if account is None:
             return FORM_REFUSED
-        account = store.account(party.customer_id)
         events = report_unannounced_transfer(dispatcher, tracker)
         dispatcher.utter_message(response="utter_ask_payee", payees=joined(tracker, account.payees))
         return events
@@ -136,8 +137,7 @@ class ValidateTransferForm(FormValidationAction):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        party = party_of(tracker)
-        if refuse_unidentified(dispatcher, party) or _no_account(dispatcher, party.customer_id):
+        if _account_or_refusal(dispatcher, party_of(tracker)) is None:
             return FORM_REFUSED
         return await super().run(dispatcher, tracker, domain)
 
@@ -165,11 +165,15 @@ class ValidateTransferForm(FormValidationAction):
         return {"amount": str(amount)}
 
 
-def _no_account(dispatcher: CollectingDispatcher, customer_id: str) -> bool:
-    if store.account(customer_id) is not None:
-        return False
-    dispatcher.utter_message(response="utter_no_account")
-    return True
+def _account_or_refusal(dispatcher: CollectingDispatcher, party: Party) -> store.AccountView | None:
+    """The party's account, read once; None after saying why there is none (not signed in or
+    bound, or no account with the bank)."""
+    if refuse_unidentified(dispatcher, party):
+        return None
+    account = store.account(party.customer_id)
+    if account is None:
+        dispatcher.utter_message(response="utter_no_account")
+    return account
 
 
 class ActionAskTransferConfirmation(Action):
@@ -184,15 +188,15 @@ class ActionAskTransferConfirmation(Action):
         payee, amount = tracker.get_slot("payee"), parse_amount(tracker.get_slot("amount"))
         reset = [SlotSet("payee", None), SlotSet("amount", None)]
         party = party_of(tracker)
-        if not party.identified or store.account(party.customer_id) is None:
+        account = store.account(party.customer_id) if party.identified else None
+        if account is None:
             return reset  # the form was refused and said why
         events = report_unannounced_transfer(dispatcher, tracker)
         if not payee or amount is None:
             dispatcher.utter_message(response="utter_no_pending_transfer")
             return events + reset + [SlotSet("pending_transfer", None)]
-        currency = store.account(party.customer_id).currency
         dispatcher.utter_message(response="utter_confirm_transfer", payee=payee,
-                                 amount=_money(amount), currency=currency)
+                                 amount=_money(amount), currency=account.currency)
         pending = {"payee": payee, "amount": str(amount), "key": uuid.uuid4().hex}
         return events + reset + [SlotSet("pending_transfer", pending)]
 
@@ -219,8 +223,7 @@ class ActionExecuteTransfer(Action):
             return announced
         amount = parse_amount(pending.get("amount"))
         key = pending.get("key")
-        purpose = f"transfer:{key}"
-        stepped_up = bool(key) and otp.passed(purpose)
+        stepped_up = bool(key) and otp.passed(_step_up_purpose(key))
         if amount is None or not key or (
                 _action_before_latest_message(tracker) != CONFIRMATION_ACTION and not stepped_up):
             dispatcher.utter_message(response="utter_no_pending_transfer")
@@ -258,7 +261,7 @@ class ActionExecuteTransfer(Action):
 async def _start_step_up(dispatcher: CollectingDispatcher, tracker: Tracker, customer_id: str,
                          pending: dict, amount: Decimal) -> list[dict[str, Any]]:
     """Push a one-time code to the customer's app and open the form that asks for it."""
-    code = otp.issue(f"transfer:{pending['key']}", customer_id)
+    code = otp.issue(_step_up_purpose(pending["key"]), customer_id)
     message = delivery.text("step_up_code", language_of(tracker), code=code, payee=pending["payee"],
                             amount=_money(amount))
     try:
@@ -280,7 +283,7 @@ class ValidateStepUpForm(FormValidationAction):
                                     tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
         key = _pending(tracker).get("key")
         digits = "".join(ch for ch in str(slot_value or "") if ch.isdigit())
-        result = otp.check(f"transfer:{key}", digits) if key else otp.Check("none")
+        result = otp.check(_step_up_purpose(key), digits) if key else otp.Check("none")
         if result.status == "ok" and result.customer_id == party_of(tracker).customer_id:
             return {"step_up_code": "verified"}
         if result.status == "wrong":

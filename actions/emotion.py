@@ -49,10 +49,10 @@ class ActionHandoffWithSummary(Action):
             "emotion" if slots.get("care_mode") == "handoff" else "offer_accepted")
         summary = handoff.summarize(tracker.events, slots, reason)
         party = party_of(tracker)
-        # The agent needs to know whom they talk to: the customer if known, else the conversation.
-        # The copilot's rehearsal hands nobody over.
-        handoff_id = "-" if party.shadow else handoff.record(party.customer_id or tracker.sender_id, summary)
+        handoff_id = "-"
         if not party.shadow:  # the copilot's rehearsal hands nobody over
+            # The agent needs to know whom they talk to: the customer if known, else the conversation.
+            handoff_id = handoff.record(party.customer_id or tracker.sender_id, summary)
             metrics.HANDOFFS.labels(metrics.bounded(reason, metrics.HANDOFF_REASONS)).inc()
         dispatcher.utter_message(response="utter_handoff", handoff_id=handoff_id)
         return [SlotSet(name, value) for name, value in care.AFTER_HANDOFF.items()]

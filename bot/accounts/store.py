@@ -82,7 +82,6 @@ class TransferOutcome:
     currency: str
     payee: str | None = None
     limit_left: Decimal | None = None
-    done_at: datetime | None = None
 
 
 def to_fen(amount: Decimal) -> int:
@@ -168,12 +167,6 @@ def customer_by_phone(phone: str) -> str | None:
         return session.scalars(select(Account.customer_id).where(Account.phone == phone).limit(1)).first()
 
 
-def registered_phone(customer_id: str) -> str | None:
-    with _session() as session:
-        found = session.get(Account, customer_id)
-        return found.phone if found else None
-
-
 def find_payee(customer_id: str, text: str | None) -> str | None:
     """The saved payee the customer means: exact name first, then a name inside the text
     ("转给张三吧") or the text inside one name ("alice")."""
@@ -222,8 +215,7 @@ def transfer(customer_id: str, payee: str, amount: Decimal, idempotency_key: str
         currency = found.currency
         done = find_transfer(idempotency_key)
         if done is not None:
-            return TransferOutcome("already_done", from_fen(found.balance_fen), currency, done.payee,
-                                   done_at=done.created_at)
+            return TransferOutcome("already_done", from_fen(found.balance_fen), currency, done.payee)
         if find_payee(customer_id, payee) != payee:
             return TransferOutcome("unknown_payee", from_fen(found.balance_fen), currency, payee)
         # Debit first: the UPDATE holds the account's row lock (the write lock on SQLite) until
