@@ -22,6 +22,7 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import joined, language_of, party_of, refuse_unidentified
+from actions.knowledge import answer_question_instead
 from bot import settings
 from bot.accounts import store
 from bot.accounts.amounts import parse_amount
@@ -143,26 +144,40 @@ class ValidateTransferForm(FormValidationAction):
 
     async def validate_payee(self, slot_value: Any, dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
+        if answer_question_instead(dispatcher, tracker, "payee"):
+            return {"payee": None}
         customer = party_of(tracker).customer_id
-        text = _as_text(slot_value)
-        payee = store.find_payee(customer, text)
-        if payee is None:
-            dispatcher.utter_message(response="utter_unknown_payee", payee=text or "",
-                                     payees=joined(tracker, store.account(customer).payees))
-        return {"payee": payee}
+        return {"payee": _checked_payee(dispatcher, tracker, customer, _as_text(slot_value))}
 
     async def validate_amount(self, slot_value: Any, dispatcher: CollectingDispatcher,
                               tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
-        amount = parse_amount(_as_text(slot_value))
-        if amount is None:
-            dispatcher.utter_message(response="utter_invalid_amount")
+        if answer_question_instead(dispatcher, tracker, "amount"):
             return {"amount": None}
         account = store.account(party_of(tracker).customer_id)
-        if amount > account.balance:
-            dispatcher.utter_message(response="utter_insufficient_funds", amount=_money(amount),
-                                     balance=_money(account.balance), currency=account.currency)
-            return {"amount": None}
-        return {"amount": str(amount)}
+        amount = _checked_amount(dispatcher, account, _as_text(slot_value))
+        return {"amount": None if amount is None else str(amount)}
+
+
+def _checked_payee(dispatcher: CollectingDispatcher, tracker: Tracker, customer: str, text: str | None) -> str | None:
+    """The saved payee ``text`` names, or None after listing the saved payees."""
+    payee = store.find_payee(customer, text)
+    if payee is None:
+        dispatcher.utter_message(response="utter_unknown_payee", payee=text or "",
+                                 payees=joined(tracker, store.account(customer).payees))
+    return payee
+
+
+def _checked_amount(dispatcher: CollectingDispatcher, account: store.AccountView, text: str | None) -> Decimal | None:
+    """A positive amount the account can pay, or None after saying what is wrong with it."""
+    amount = parse_amount(text)
+    if amount is None:
+        dispatcher.utter_message(response="utter_invalid_amount")
+        return None
+    if amount > account.balance:
+        dispatcher.utter_message(response="utter_insufficient_funds", amount=_money(amount),
+                                 balance=_money(account.balance), currency=account.currency)
+        return None
+    return amount
 
 
 def _account_or_refusal(dispatcher: CollectingDispatcher, party: Party) -> store.AccountView | None:
@@ -178,20 +193,28 @@ def _account_or_refusal(dispatcher: CollectingDispatcher, party: Party) -> store
 
 class ActionAskTransferConfirmation(Action):
     """Park the validated transfer in ``pending_transfer`` with a fresh idempotency key and
-    ask the customer to confirm."""
+    ask the customer to confirm. Asked again after a change of mind at the confirmation
+    question ("make it 300 instead", "send it to 李四 instead"): the new value is checked as
+    the form would, the other is kept, and the new question carries a new key, so only the
+    changed transfer can be confirmed."""
 
     def name(self) -> str:
         return CONFIRMATION_ACTION
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        payee, amount = tracker.get_slot("payee"), parse_amount(tracker.get_slot("amount"))
         reset = [SlotSet("payee", None), SlotSet("amount", None)]
         party = party_of(tracker)
         account = store.account(party.customer_id) if party.identified else None
         if account is None:
             return reset  # the form was refused and said why
         events = report_unannounced_transfer(dispatcher, tracker)
+        payee, amount = tracker.get_slot("payee"), parse_amount(tracker.get_slot("amount"))
+        earlier = _pending(tracker)
+        if earlier.get("key") and not events:  # a change of mind: check what changed, keep the rest
+            payee = _checked_payee(dispatcher, tracker, party.customer_id, payee) if payee else None
+            amount = _checked_amount(dispatcher, account, tracker.get_slot("amount")) if amount is not None else None
+            payee, amount = payee or earlier["payee"], amount or parse_amount(earlier["amount"])
         if not payee or amount is None:
             dispatcher.utter_message(response="utter_no_pending_transfer")
             return events + reset + [SlotSet("pending_transfer", None)]

@@ -16,6 +16,30 @@ from bot.knowledge import sources
 MARKET_FALL_ENTRY = "edu-market-fall"
 
 
+def care_opener(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """The first words to a customer the emotion model is confident about (care_mode "support",
+    bot.emotion.care): an apology to an angry customer, calm words to an anxious or distressed
+    one. A customer it is unsure about gets no opener: being told "I can hear you're worried"
+    when one is not feels patronising (selling is held back at a lower threshold all the same)."""
+    if tracker.get_slot("care_mode") not in ("support", "handoff"):
+        return
+    angry = tracker.get_slot("emotion") == "angry"
+    dispatcher.utter_message(response="utter_apology" if angry else "utter_calm_empathy")
+
+
+class ActionCareOpener(Action):
+    """The opener of the support rules (data/rules/emotion.yml), as an action so that an angry
+    customer is apologised to and an anxious one reassured by the same rule."""
+
+    def name(self) -> str:
+        return "action_care_opener"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        care_opener(dispatcher, tracker)
+        return []
+
+
 class ActionMarketFacts(Action):
     """"基金跌了好多怎么办" / "should I sell everything": the facts about risk from the reviewed
     investor-education entry, the customer's own choice, and a person. Never advice to buy or
@@ -26,8 +50,7 @@ class ActionMarketFacts(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
-        if tracker.get_slot("emotion") in care.SUPPORT:
-            dispatcher.utter_message(response="utter_calm_empathy")
+        care_opener(dispatcher, tracker)
         passage = sources.passage(f"{MARKET_FALL_ENTRY}:{language_of(tracker)}")
         dispatcher.utter_message(response="utter_kb_answer", title=passage.title, passage=passage.text)
         dispatcher.utter_message(response="utter_market_own_choice")

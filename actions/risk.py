@@ -10,6 +10,7 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import language_of, party_of, refuse_unidentified
+from actions.knowledge import answer_question_instead
 from bot.compliance import audit, risk_profile
 
 QUESTION_SLOTS = tuple(q["slot"] for q in risk_profile.questionnaire()["questions"])
@@ -57,6 +58,8 @@ class ValidateRiskAssessmentForm(FormValidationAction):
 def _option_validator(slot: str):
     async def validate(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                        domain: dict[str, Any]) -> dict[str, Any]:
+        if answer_question_instead(dispatcher, tracker, slot):  # "what does R3 mean?" is no answer
+            return {slot: None}
         number = risk_profile.answer_index(slot, None if slot_value is None else str(slot_value))
         if number is None:
             dispatcher.utter_message(response="utter_invalid_option",

@@ -4,16 +4,21 @@ Kept apart from the classifier so the rule is plain and testable:
 - every customer message gets a label and an anxiety score;
 - angry or distressed messages in a row are counted; two in a row mean a person takes over
   (``care_mode`` = "handoff"), and the count starts again after the handoff;
-- an anxious message, or a single angry/distressed one, means "support": calm words, facts,
-  no product suggestion, and the offer of a person;
-- button clicks and other "/intent" payloads carry no feeling: the slots keep their values
-  and care_mode is cleared, so a click never triggers a calm-support or handoff rule.
+- a message the model is confident carries a feeling (anxious, distressed, angry: its most
+  probable label, at ``empathy_at``) means "support": an opener that fits (calm words, or an
+  apology), facts, and the offer of a person. Selling is held back on the ``emotion`` label,
+  at a lower threshold (bot.compliance.suitability reads it), so an unsure reading holds back
+  a product pitch but never brings a patronising "I can hear you're worried";
+- button clicks and other "/intent" payloads, and messages too short to understand ("a", "7"),
+  carry no feeling: the slots keep their values and care_mode is cleared, so a click never
+  triggers a calm-support or handoff rule.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.dialogue.message_shape import too_short
 from bot.emotion import classifier
 
 ESCALATING = frozenset({"angry", "distressed"})
@@ -43,14 +48,14 @@ class CareState:
 
 
 def next_state(previous: CareState, text: str | None) -> CareState:
-    if not text or text.startswith("/"):
+    if not text or text.startswith("/") or too_short(text):  # "a", "7", an emoji: nothing to read
         return CareState(previous.emotion, previous.anxiety, previous.distress_turns, previous.trend, None)
     model = classifier.shared()
     sensed = model.classify(text)
     turns = previous.distress_turns + 1 if sensed.label in ESCALATING else 0
     if turns >= HANDOFF_AFTER:
         mode = "handoff"
-    elif sensed.label in SUPPORT:
+    elif sensed.label in SUPPORT and model.opener_due(sensed):
         mode = "support"
     else:
         mode = None

@@ -72,6 +72,17 @@ def decide(scores: dict[str, float], anxious_over_calm: float) -> str:
     return "anxious" if label == "calm" and scores["anxious"] >= anxious_over_calm else label
 
 
+FEELINGS = ("anxious", "distressed", "angry")
+
+
+def opener_due(scores: dict[str, float], empathy_at: float) -> bool:
+    """Whether the message deserves an empathetic (or apologetic) opener: the most probable
+    label is a feeling, with at least ``empathy_at`` probability. Deliberately stricter than
+    ``decide``, which holds back selling at a low threshold (bot.emotion.train explains both)."""
+    top = max(scores, key=scores.get)
+    return top in FEELINGS and scores[top] >= empathy_at
+
+
 class EmotionClassifier:
     def __init__(self, path: Path | None = None) -> None:
         path = path or settings.emotion_model_path()
@@ -82,6 +93,7 @@ class EmotionClassifier:
         self.head, self.anxious_over_calm = model["head"], model["anxious_over_calm"]
         # A second head, crisis or not, trained on data/emotion/crisis_train.yml (bot.emotion.train).
         self.crisis_head, self.crisis_at = model.get("crisis_head"), model.get("crisis_at", 1.0)
+        self.empathy_at = model.get("empathy_at", 0.0)
         self.labels = [str(label) for label in self.head.classes_]
 
     def classify(self, text: str) -> Emotion:
@@ -97,6 +109,9 @@ class EmotionClassifier:
             anxiety = min(1.0, scores["anxious"] + 0.5 * scores["distressed"])
             results.append(Emotion(decide(scores, self.anxious_over_calm), round(anxiety, 3), scores, float(in_crisis)))
         return results
+
+    def opener_due(self, emotion: Emotion) -> bool:
+        return opener_due(emotion.scores, self.empathy_at)
 
     def in_crisis(self, emotion: Emotion) -> bool:
         """The crisis head's call, at the threshold chosen on the tuning set."""

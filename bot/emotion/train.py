@@ -13,6 +13,14 @@ recall weighs double, since a missed anxious customer gets a product pitch while
 gets a gentler tone and the offer of a person. The head is then refitted on train + dev with
 those settings. The bench's evaluation set plays no part in any of it.
 
+A third setting separates two decisions the label used to make together (``empathy_at``):
+*holding back selling* uses the label above (a low threshold: a missed anxious customer costs
+more), while *saying something empathetic* needs the head's most probable label to be anxious,
+distressed or angry with at least this probability (a high threshold: a calm customer told
+"I can hear you're worried" feels patronised). It is chosen on out-of-fold probabilities of
+train + dev (5-fold cross-validation with the chosen C; the head is fitted on dev, so dev alone
+cannot judge it): the lowest threshold at which at most 2% of calm messages would get an opener.
+
 Choosing is a deliberate step (``--choose``), whose result is committed in
 data/emotion/settings.yml; a normal build only refits with those settings. Re-choosing on
 every build made the head depend on the machine: the e5 embedding differs in its last bits
@@ -33,9 +41,10 @@ import numpy as np
 import yaml
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, fbeta_score
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from bot import settings
-from bot.emotion.classifier import decide, features
+from bot.emotion.classifier import decide, features, opener_due
 from bot.settings import PROJECT_ROOT
 
 TRAIN_FILE = PROJECT_ROOT / "data" / "emotion" / "train.yml"
@@ -52,6 +61,8 @@ NLU_FILES = sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml"))
 NOT_CALM_INTENTS = {"complaint", "market_worry"}  # these carry feeling by definition
 C_GRID = (4.0, 16.0, 64.0, 256.0)
 ANXIOUS_OVER_CALM_GRID = (1.0, 0.4, 0.3, 0.2)  # 1.0: never overrule the head's calm
+EMPATHY_GRID = tuple(round(0.4 + 0.05 * i, 2) for i in range(12))  # 0.4 .. 0.95
+EMPATHY_MAX_CALM = 0.02  # calm messages that may get an opener, out of fold (the target is 3%)
 SEED = 7
 
 
@@ -106,6 +117,23 @@ def choose_settings(x: np.ndarray, labels: list[str], dev_x: np.ndarray, dev_lab
     return best
 
 
+def choose_empathy_threshold(x: np.ndarray, labels: list[str], c: float) -> dict:
+    """The lowest ``empathy_at`` at which at most EMPATHY_MAX_CALM of calm messages would get an
+    opener, judged on out-of-fold probabilities; with the share of feeling messages that would."""
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
+    probabilities = cross_val_predict(_head(c), x, labels, cv=folds, method="predict_proba")
+    classes = sorted(set(labels))  # cross_val_predict orders columns as the head's classes_
+    rows = [dict(zip(classes, row, strict=True)) for row in probabilities]
+    gold = np.asarray(labels)
+    for threshold in EMPATHY_GRID:
+        opened = np.array([opener_due(row, threshold) for row in rows])
+        calm = float(np.mean(opened[gold == "calm"]))
+        if calm <= EMPATHY_MAX_CALM:
+            return {"empathy_at": threshold, "empathy_calm_out_of_fold": round(calm, 3),
+                    "empathy_feeling_out_of_fold": round(float(np.mean(opened[gold != "calm"])), 3)}
+    return {"empathy_at": EMPATHY_GRID[-1]}
+
+
 def chosen_settings() -> dict:
     """The committed settings (written by ``--choose``)."""
     return yaml.safe_load(SETTINGS_FILE.read_text(encoding="utf-8"))
@@ -147,19 +175,25 @@ def _crisis_training(texts: list[str], labels: list[str], x: np.ndarray) -> tupl
     return np.vstack([features(crisis_texts), x]), crisis_labels + [0] * len(texts)
 
 
-def choose(crisis_only: bool = False) -> dict:
-    """Choose C and anxious_over_calm on the development set (unless ``crisis_only``) and the
-    crisis threshold on the tuning set, and write data/emotion/settings.yml."""
+def choose(what: str = "all") -> dict:
+    """Choose C and anxious_over_calm on the development set (``all``), the empathy threshold
+    out of fold (``all`` or ``empathy``) and the crisis threshold on the tuning set (``all`` or
+    ``crisis``), and write data/emotion/settings.yml."""
     texts, labels = training_set()
     x = features(texts)
     chosen = chosen_settings()
-    if not crisis_only:
-        dev_texts, dev_labels = labelled(DEV_FILE)
-        chosen.update(choose_settings(x, labels, features(dev_texts), dev_labels))
-    chosen.update(choose_crisis_threshold(_crisis_head(*_crisis_training(texts, labels, x))))
+    dev_texts, dev_labels = labelled(DEV_FILE)
+    dev_x = features(dev_texts)
+    if what == "all":
+        chosen.update(choose_settings(x, labels, dev_x, dev_labels))
+    if what in ("all", "empathy"):
+        chosen.update(choose_empathy_threshold(np.vstack([x, dev_x]), labels + dev_labels, chosen["C"]))
+    if what in ("all", "crisis"):
+        chosen.update(choose_crisis_threshold(_crisis_head(*_crisis_training(texts, labels, x))))
     header = ("# Chosen by `python -m bot.emotion.train --choose` (C, anxious_over_calm on data/emotion/dev.yml;\n"
-              "# crisis_at on crisis_tune.yml); a normal build refits the heads with these and does not\n"
-              "# choose again (bot/emotion/train.py). C=256 / 0.2 were chosen on 2026-11-23 on the AMD\n"
+              "# empathy_at out of fold on train + dev; crisis_at on crisis_tune.yml); a normal build\n"
+              "# refits the heads with these and does not choose again (bot/emotion/train.py).\n"
+              "# C=256 / 0.2 were chosen on 2026-11-23 on the AMD\n"
               "# machine of commit 40e1e4c; on an Intel Xeon (AVX-512) the near-tied choice is 64 / 0.3.\n")
     SETTINGS_FILE.write_text(header + yaml.safe_dump(chosen, sort_keys=False), encoding="utf-8")
     return chosen
@@ -175,7 +209,7 @@ def train(out: Path | None = None) -> dict:
     head = _head(chosen["C"]).fit(np.vstack([x, features(dev_texts)]), labels + dev_labels)
     crisis_head = _crisis_head(*_crisis_training(texts, labels, x))
     model = {"head": head, "anxious_over_calm": chosen["anxious_over_calm"], "crisis_head": crisis_head,
-             "crisis_at": chosen.get("crisis_at", 1.0)}
+             "crisis_at": chosen.get("crisis_at", 1.0), "empathy_at": chosen.get("empathy_at", 0.0)}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     with open(tmp, "wb") as handle:
@@ -192,9 +226,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--choose", action="store_true",
                         help="choose every setting on the development sets and write data/emotion/settings.yml")
     parser.add_argument("--choose-crisis", action="store_true", help="choose the crisis threshold only")
+    parser.add_argument("--choose-empathy", action="store_true", help="choose the empathy threshold only")
     args = parser.parse_args(argv)
-    if args.choose or args.choose_crisis:
-        print(f"settings chosen: {choose(crisis_only=not args.choose)}")
+    what = "all" if args.choose else "crisis" if args.choose_crisis else "empathy" if args.choose_empathy else None
+    if what:
+        print(f"settings chosen: {choose(what)}")
     print(f"emotion head trained: {train()}")
 
 

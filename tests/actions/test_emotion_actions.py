@@ -43,14 +43,17 @@ def test_missing_emotion_model_keeps_the_conversation_going(dispatcher, tracker_
     assert [e["name"] for e in events] == ["language"]
 
 
-@pytest.mark.parametrize("language, emotion", [("zh", "anxious"), ("en", "calm")])
+@pytest.mark.parametrize("language, emotion, care_mode, opener", [
+    ("zh", "anxious", "support", ["utter_calm_empathy"]),  # the model is sure: calm words first
+    ("zh", "anxious", None, []),                          # unsure: no product, but no "I can hear you're worried"
+    ("zh", "angry", "support", ["utter_apology"]),
+    ("en", "calm", None, [])])
 def test_market_worry_gets_facts_own_choice_and_a_person_never_products(dispatcher, tracker_factory,
-                                                                       language, emotion):
-    run(ActionMarketFacts(), dispatcher, tracker_factory("基金跌了好多怎么办",
-                                                         slots={"language": language, "emotion": emotion}))
+                                                                       language, emotion, care_mode, opener):
+    run(ActionMarketFacts(), dispatcher, tracker_factory(
+        "基金跌了好多怎么办", slots={"language": language, "emotion": emotion, "care_mode": care_mode}))
     responses = [m["response"] for m in dispatcher.messages]
-    expected = ["utter_kb_answer", "utter_market_own_choice", "utter_offer_person"]
-    assert responses == (["utter_calm_empathy"] if emotion == "anxious" else []) + expected
+    assert responses == opener + ["utter_kb_answer", "utter_market_own_choice", "utter_offer_person"]
     shown = " ".join(str(v) for m in dispatcher.messages for v in m.values())
     assert not any(name in shown for p in catalogue.products() for name in p.name.values())
 

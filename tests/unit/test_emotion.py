@@ -42,14 +42,22 @@ def test_missing_model_is_a_clear_error(tmp_path):
 
 
 class _Scripted:
-    """Stands in for the classifier: returns the labels it is given, in order."""
+    """Stands in for the classifier: returns the labels it is given, in order, each with the
+    probability it is given (1.0 unless told: the model is sure)."""
 
-    def __init__(self, labels):
+    empathy_at = 0.75
+
+    def __init__(self, labels, probabilities=None):
         self.labels = list(labels)
+        self.probabilities = list(probabilities or [1.0] * len(self.labels))
 
     def classify(self, text):
-        label = self.labels.pop(0)
-        return Emotion(label, 0.9 if label == "anxious" else 0.1, {label: 1.0})
+        label, p = self.labels.pop(0), self.probabilities.pop(0)
+        scores = {"calm": 1.0 - p, label: p} if label != "calm" else {"calm": p}
+        return Emotion(label, 0.9 if label == "anxious" else 0.1, scores)
+
+    def opener_due(self, emotion):
+        return classifier.opener_due(emotion.scores, self.empathy_at)
 
     def in_crisis(self, emotion):
         return False
@@ -79,6 +87,24 @@ def test_a_calm_message_in_between_resets_the_count(monkeypatch):
 
 def test_anxious_means_support_not_handoff(monkeypatch):
     assert [s.care_mode for s in _run(monkeypatch, ["anxious"] * 4)] == ["support"] * 4
+
+
+def test_an_unsure_anxious_reading_holds_back_selling_but_says_nothing_empathetic(monkeypatch):
+    """Two decisions: the label (read by the suitability gate) is anxious at a low threshold;
+    the opener (care_mode "support") needs the model to be sure."""
+    scripted = _Scripted(["anxious", "anxious"], [0.4, 0.9])
+    monkeypatch.setattr(classifier, "shared", lambda: scripted)
+    unsure = care.next_state(care.CareState(), "有什么理财产品推荐")
+    sure = care.next_state(unsure, "我好害怕钱亏光了")
+    assert unsure.emotion == "anxious" and unsure.care_mode is None
+    assert sure.emotion == "anxious" and sure.care_mode == "support"
+
+
+def test_messages_too_short_to_understand_carry_no_feeling(monkeypatch):
+    monkeypatch.setattr(classifier, "shared", lambda: _Scripted([]))  # never asked
+    before = care.CareState("anxious", 0.8, 0, ("anxious",), "support")
+    after = care.next_state(before, "a")
+    assert after.care_mode is None and after.emotion == "anxious" and after.trend == ("anxious",)
 
 
 def test_button_clicks_carry_no_feeling(monkeypatch):

@@ -195,6 +195,9 @@ def test_the_sensing_action_counts_the_emotion_it_classified_and_not_a_click(mon
         def in_crisis(self, _emotion):
             return False
 
+        def opener_due(self, _emotion):
+            return False
+
     monkeypatch.setattr(classifier, "shared", lambda: Angry())
     before = value("anxin_emotions_total", emotion="angry")
     asyncio.run(ActionSenseMessage().run(dispatcher, make_tracker("你们怎么回事，气死我了"), {}))

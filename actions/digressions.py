@@ -1,0 +1,50 @@
+"""Questions asked in the middle of a form (transfer, risk assessment), answered before the
+form asks its question again.
+
+The slot mappings in domain.yml do not take a value from these intents, so the form declines
+the turn and the rules in data/rules/digressions.yml run ``action_answer_digression`` and then
+the form, which repeats its question. A question the NLU reads as an answer ("inform") is
+caught by the forms' validators instead (``actions.knowledge.answer_question_instead``): a slot value is never
+taken from a sentence that is plainly a question.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.accounts import ActionCheckBalance
+from actions.emotion import ActionMarketFacts, care_opener
+from actions.knowledge import answer_from_knowledge
+from actions.product_facts import answer_product_facts
+from actions.risk import ActionShowRiskProfile
+
+# Answers that are one response each.
+_RESPONSES = {"fees_and_limits": "utter_fees_and_limits", "bot_challenge": "utter_iamabot",
+              "thanks": "utter_you_are_welcome", "greet": "utter_greet_in_form",
+              "product_inquiry": "utter_products_after_form"}
+# Answers that are whole actions, run as they are outside a form.
+_ACTIONS = {"check_balance": ActionCheckBalance, "check_risk_level": ActionShowRiskProfile,
+            "market_worry": ActionMarketFacts}
+
+
+class ActionAnswerDigression(Action):
+    def name(self) -> str:
+        return "action_answer_digression"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[dict[str, Any]]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        text = tracker.latest_message.get("text") or ""
+        if intent in _ACTIONS:  # these choose their own opener
+            return await _ACTIONS[intent]().run(dispatcher, tracker, domain)
+        care_opener(dispatcher, tracker)
+        if intent in _RESPONSES:
+            dispatcher.utter_message(response=_RESPONSES[intent])
+        elif intent == "product_facts":
+            answer_product_facts(dispatcher, tracker, text)
+        else:  # ask_faq, or anything else the rules send here
+            answer_from_knowledge(dispatcher, tracker, text)
+        return []
