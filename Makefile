@@ -101,6 +101,8 @@ bench: setup
 	$(ACTIONS_ENV)/bin/python -m bench.wechat_latency
 	$(ACTIONS_ENV)/bin/python -m bench.security_probe
 	$(ACTIONS_ENV)/bin/python -m bench.compliance_simulation
+	$(ACTIONS_ENV)/bin/python -m bench.empathy
+	$(ACTIONS_ENV)/bin/python -m bench.hard_conversations
 
 audit: $(ACTIONS_ENV)/.installed
 	@test -n "$(CUSTOMER)" || { echo "usage: make audit CUSTOMER=<customer id>"; exit 1; }

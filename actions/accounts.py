@@ -26,6 +26,7 @@ from actions.knowledge import answer_question_instead
 from bot import settings
 from bot.accounts import store
 from bot.accounts.amounts import parse_amount
+from bot.dialogue.message_shape import too_short
 from bot.identity import delivery, otp
 from bot.identity.party import Party
 
@@ -159,8 +160,12 @@ class ValidateTransferForm(FormValidationAction):
 
 
 def _checked_payee(dispatcher: CollectingDispatcher, tracker: Tracker, customer: str, text: str | None) -> str | None:
-    """The saved payee ``text`` names, or None after listing the saved payees."""
+    """The saved payee ``text`` names, or None after listing the saved payees. Nothing is
+    echoed for a message with no name in it (an emoji, "a": bot.dialogue.message_shape) — the
+    form simply asks again."""
     payee = store.find_payee(customer, text)
+    if payee is None and (not text or text.startswith("/") or too_short(text)):
+        return None
     if payee is None:
         dispatcher.utter_message(response="utter_unknown_payee", payee=text or "",
                                  payees=joined(tracker, store.account(customer).payees))

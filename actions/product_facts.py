@@ -7,7 +7,9 @@ recommendation, and whether a product suits the customer is still only decided b
 suitability gate (actions.products). Facts come from the reviewed catalogue only (term, minimum,
 liquidity, fees, main risks, risk level, cooling-off); the catalogue states no returns, so none
 can be stated here. A question that names no product ("are wealth products guaranteed?") is
-answered from the investor-education entries of the knowledge base.
+answered from the investor-education entries of the knowledge base. A request to buy or to be
+advised ("X能买吗", "just sell me the X") is never answered as facts: it goes to the gate
+(bot.compliance.suitability.asks_for_advice, words in advice_requests.yml).
 """
 
 from __future__ import annotations
@@ -20,12 +22,18 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import language_of, party_of
 from actions.emotion import care_opener
 from actions.knowledge import answer_from_knowledge
-from bot.compliance import audit, catalogue, rulebook
+from actions.products import present_products
+from bot.compliance import audit, catalogue, rulebook, suitability
 
 MAX_PRODUCTS = 3  # a question naming more is answered for the first three, in the order named
 
 
 def answer_product_facts(dispatcher: CollectingDispatcher, tracker: Tracker, question: str) -> None:
+    """Facts for anyone; but a request to buy or to be advised ("X能买吗") is the suitability
+    gate's, whatever the NLU called it."""
+    if suitability.asks_for_advice(question):
+        present_products(dispatcher, tracker, question)
+        return
     language = language_of(tracker)
     named = catalogue.named_in(question)[:MAX_PRODUCTS]
     warning = rulebook.current().mandatory_warning[language]

@@ -11,12 +11,18 @@ The decision uses financial facts only (levels, product types), never age, gende
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
 
 from bot.compliance import catalogue
 from bot.compliance.catalogue import Product
 from bot.compliance.risk_profile import RiskProfile
 
+ADVICE_REQUESTS_FILE = Path(__file__).with_name("advice_requests.yml")
 MAX_SUGGESTIONS = 5
 NO_SELLING_EMOTIONS = frozenset({"anxious", "angry", "distressed"})
 
@@ -25,6 +31,19 @@ NO_SELLING_EMOTIONS = frozenset({"anxious", "angry", "distressed"})
 class Decision:
     kind: str  # no_assessment | expired | emotional | mismatch | refused_c1 | suggest
     products: tuple[Product, ...] = field(default_factory=tuple)  # suggested, or asked-for above level
+
+
+@functools.lru_cache(maxsize=1)
+def _advice_patterns() -> tuple[re.Pattern, ...]:
+    with open(ADVICE_REQUESTS_FILE, encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle)
+    return tuple(re.compile(p, re.IGNORECASE) for patterns in raw.values() for p in patterns)
+
+
+def asks_for_advice(text: str) -> bool:
+    """True when a message asks to buy a product or to be advised on one ("X能买吗", "just sell
+    me the X", "推荐一个"): such a message is answered by this gate, never as plain facts."""
+    return any(p.search(text or "") for p in _advice_patterns())
 
 
 def requested_types(text: str) -> set[str]:

@@ -23,6 +23,13 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.rasa_ext import compliance_hook, never_silent
+
+# Rasa imports this module to load the model (config.yml), so a plain `rasa run` installs the
+# compliance guard too, before the first message: nothing is served unguarded.
+compliance_hook.install()
+never_silent.install()  # and no turn ends with nothing said (bot/rasa_ext/never_silent.py)
+
 SLOT = "safety_alert"
 ACTION = "action_safety_protocol"
 PRIORITY = 7  # RulePolicy's is 6: on a tie of full confidence, safety wins

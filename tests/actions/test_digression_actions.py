@@ -125,3 +125,16 @@ def test_a_generic_fact_question_is_answered_from_the_knowledge_base(dispatcher,
         run(ActionProductFacts().run(dispatcher, tracker, {}))
     answered.assert_called_once()
     assert responses(dispatcher) == ["utter_facts_warning", "utter_facts_not_advice"]
+
+
+def test_a_request_to_buy_is_never_answered_as_facts(dispatcher, tracker_factory):
+    """However the NLU read it: no assessment on file -> the questionnaire, no fact sheet."""
+    tracker = tracker_factory("安心纯债债券基金能买吗", sender="facts-buyer", intent="product_facts")
+    run(ActionProductFacts().run(dispatcher, tracker, {}))
+    assert responses(dispatcher) == ["utter_need_risk_assessment"]
+
+
+def test_an_emoji_for_the_payee_is_not_echoed_back_as_a_name(dispatcher, tracker_factory):
+    tracker = tracker_factory("👍", slots={"requested_slot": "payee"}, intent="nlu_fallback")
+    assert run(ValidateTransferForm().validate_payee("/nlu_fallback", dispatcher, tracker, {})) == {"payee": None}
+    assert dispatcher.messages == []  # the form asks for the payee again

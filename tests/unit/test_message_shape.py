@@ -25,3 +25,4 @@ def test_plain_questions(text):
                                   "2", "B", "/choose_option", "Will Smith", "May Li"])
 def test_not_questions(text):
     assert not is_question(text)
+

@@ -1,0 +1,1 @@
+"""The hard-conversations suite: conversations.yml, its checker (the oracle) and its runner."""
