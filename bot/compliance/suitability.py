@@ -3,7 +3,8 @@
 Pure decision logic over the catalogue and the customer's profile, so the same rule serves
 the chat, the copilot and the tests:
 - no assessment, or one older than 12 months: no product, offer the questionnaire;
-- an anxious, angry or distressed customer: no product (never sell on anxiety);
+- an anxious, angry or distressed customer: no product (never sell on anxiety) — as sensed by
+  the emotion model, or said outright with a reviewed worry word (bot.emotion.lexicon);
 - only products with R <= C; a C1 customer never sees anything above R1, even on request;
 - a request for a product above the customer's level: a mismatch (warning + a person).
 The decision uses financial facts only (levels, product types), never age, gender or region.
@@ -21,6 +22,7 @@ import yaml
 from bot.compliance import catalogue
 from bot.compliance.catalogue import Product
 from bot.compliance.risk_profile import RiskProfile
+from bot.emotion import lexicon
 
 ADVICE_REQUESTS_FILE = Path(__file__).with_name("advice_requests.yml")
 MAX_SUGGESTIONS = 5
@@ -65,7 +67,7 @@ def decide(profile: RiskProfile | None, text: str, emotion: str | None = None) -
         return Decision("no_assessment")
     if not profile.is_valid():
         return Decision("expired")
-    if emotion in NO_SELLING_EMOTIONS:
+    if emotion in NO_SELLING_EMOTIONS or lexicon.says_worry(text):
         return Decision("emotional")
     named = catalogue.named_in(text)
     types = requested_types(text)

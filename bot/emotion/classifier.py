@@ -13,20 +13,17 @@ that of "distressed", so a panicking customer and a desperate one both score hig
 
 from __future__ import annotations
 
-import functools
 import pickle
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from bot import settings
+from bot.emotion.lexicon import cues
 from bot.knowledge import encoders
 
-CUES_FILE = Path(__file__).with_name("cues.yml")
 LABELS = ("calm", "anxious", "angry", "distressed")
 ENCODER = "e5-small-q4"
 MAX_CHARS = 512  # longer messages are cut: the start carries the feeling, and latency stays flat
@@ -38,14 +35,6 @@ class Emotion:
     anxiety: float
     scores: dict[str, float]
     crisis: float = 0.0  # probability that the message signals self-harm or suicide (crisis head)
-
-
-@functools.lru_cache(maxsize=1)
-def cues() -> tuple[dict[str, tuple[str, ...]], tuple[re.Pattern, ...]]:
-    with open(CUES_FILE, encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle)
-    patterns = tuple(re.compile(p) for p in raw.pop("patterns").values())
-    return {label: tuple(w.casefold() for w in words) for label, words in raw.items()}, patterns
 
 
 def cue_features(texts: list[str]) -> np.ndarray:
