@@ -31,7 +31,7 @@ import yaml
 from tests.hard_conversations.checker import Checker, Context, load_conversations
 from tests.hard_conversations.runner import pass_rate, report, run_all
 
-PASS_FLOOR = 0.75  # measured 0.816 on 2026-11-24 (bench/results/hard_conversations-2026-11-24.txt); a margin of ~35 expectations
+PASS_FLOOR = 0.75  # measured 0.816 on 2026-11-24 (bench/results/hard_conversations-*): ~35 expectations
 WORKERS = 4
 CATEGORIES = {"crisis", "fraud", "digression", "change_of_mind", "facts_vs_advice", "angry", "sarcastic",
               "mixed_language", "traditional", "typos"}   # the list; the file adds fallback, language_switch
