@@ -28,6 +28,8 @@ export TRANSFORMERS_OFFLINE := 1
 export ANXIN_ACTION_URL ?= http://127.0.0.1:5055/webhook
 
 CHROMEDRIVER := /usr/bin/chromedriver
+# PostgreSQL's server binaries for the migration tests' throwaway cluster (tests/unit/test_migrations.py).
+PG_CTL := $(firstword $(wildcard /usr/lib/postgresql/*/bin/pg_ctl) /usr/lib/postgresql/15/bin/pg_ctl)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup run test lint unit-tests rasa-side-tests story-tests e2e-tests bench audit clean
@@ -69,6 +71,14 @@ $(CHROMEDRIVER):
 	$(SUDO) apt-get install -y -q chromium chromium-driver fonts-noto-cjk || \
 	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium chromium-driver fonts-noto-cjk; }
 
+# The migration tests start their own PostgreSQL cluster (initdb into a temporary folder, port
+# 55432) from Debian's postgresql package; the package's own cluster is not used.
+.PHONY: postgresql
+postgresql: $(PG_CTL)
+$(PG_CTL):
+	$(SUDO) apt-get install -y -q postgresql || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q postgresql; }
+
 # make run is the demo: demo customers and the demo sign-in exist (ANXIN_DEMO_MODE=0 turns it off).
 run: setup
 	ANXIN_DEMO_MODE=$${ANXIN_DEMO_MODE:-1} $(ACTIONS_ENV)/bin/python -m bot.servers
@@ -78,6 +88,7 @@ lint: $(ACTIONS_ENV)/.installed
 
 unit-tests: $(ACTIONS_ENV)/.installed $(KB_INDEX) $(EMOTION_MODEL)
 	$(ACTIONS_ENV)/bin/python -m pytest -q tests/unit tests/actions
+unit-tests: $(PG_CTL)
 
 rasa-side-tests: $(RASA_ENV)/.installed
 	$(RASA_ENV)/bin/python -m pytest -q -p no:cacheprovider tests/rasa_server

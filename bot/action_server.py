@@ -51,8 +51,13 @@ def warm_up(*_: object) -> None:
 
 
 def models_ready() -> tuple[bool, dict]:
-    """Ready when the encoder, the knowledge index and the emotion head are loaded."""
-    return all(LOADED.values()), {"models": dict(LOADED)}
+    """Ready when the encoder, the knowledge index and the emotion head are loaded and valid
+    compliance rules are in force (the actions audit under their version; the copilot checks
+    drafts with them); the reply names that version."""
+    from bot.compliance import rulebook
+
+    version = rulebook.current().version  # raises with no valid rules: readiness reports the error
+    return all(LOADED.values()), {"models": dict(LOADED), "rules_version": version}
 
 
 class TimedActionExecutor(ActionExecutor):

@@ -1,5 +1,12 @@
 """One place that turns a database URL into SQLAlchemy sessions, for every store in ``bot``.
 
+The project's tables fall in two schemas, each a migration tree in ``bot/migrations``: ``bank``
+(accounts, payees, transfers, WeChat bindings, one-time codes; ``ANXIN_BANK_DB_URL``) and
+``compliance`` (audit trail, risk profiles, handoffs, the copilot's agents, turns and feedback;
+``ANXIN_AUDIT_DB_URL``). A store asks for sessions of its schema; the first time a process
+does, for the URL configured then, the schema is brought to the newest revision (or checked,
+see ``ensure_schema``), so no store ever creates or alters a table itself.
+
 SQLite (the embedded default) gets a busy timeout so the Rasa server and the action server
 can write to the same file; any other URL (PostgreSQL) is used as given. Works with the
 SQLAlchemy 1.4 of the Rasa environment and the 2.x of the action-server environment.
@@ -10,11 +17,19 @@ from __future__ import annotations
 import threading
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import sessionmaker
 
-_lock = threading.Lock()
-_factories: dict[tuple[str, int], sessionmaker] = {}
+from bot import settings
+
+BANK = "bank"
+COMPLIANCE = "compliance"
+SCHEMAS = (BANK, COMPLIANCE)
+
+_lock = threading.RLock()
+_engines: dict[str, Engine] = {}
+_factories: dict[str, sessionmaker] = {}
+_ready: set[tuple[str, str]] = set()
 
 
 def use_wal(engine, synchronous: str = "FULL") -> None:
@@ -34,44 +49,65 @@ def use_wal(engine, synchronous: str = "FULL") -> None:
     engine.dispose()  # connections opened before the listener get the pragmas on reopen
 
 
-def _create_tables(engine, metadata) -> None:
-    """Create missing tables; another process (the other server) may be doing the same."""
-    for attempt in range(3):
-        try:
-            metadata.create_all(engine)
-            return
-        except (OperationalError, ProgrammingError) as error:
-            if "already exists" not in str(error) or attempt == 2:
-                raise
+def new_engine(url: str) -> Engine:
+    """An engine of its own for ``url`` (``engine`` shares one per URL). A bare ``postgresql://``
+    URL means psycopg2 in both environments: SQLAlchemy 2.1 would otherwise pick psycopg 3,
+    which the Rasa environment (SQLAlchemy 1.4, psycopg2 from Rasa) does not have."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    connect_args = {"check_same_thread": False, "timeout": 15} if parsed.get_backend_name() == "sqlite" else {}
+    created = create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+    use_wal(created)
+    return created
 
 
-def sessions(url: str, metadata) -> sessionmaker:
-    """A session factory for ``url`` whose tables (``metadata``) exist; one per URL and schema."""
-    key = (url, id(metadata))
+def engine(url: str) -> Engine:
+    """The process's one engine (and connection pool) for ``url``."""
     with _lock:
-        factory = _factories.get(key)
+        found = _engines.get(url)
+        if found is None:
+            found = _engines[url] = new_engine(url)
+        return found
+
+
+def url(schema: str) -> str:
+    """The database URL ``schema`` lives at (``bot.settings``; read anew each time)."""
+    if schema == BANK:
+        return settings.bank_db_url()
+    if schema == COMPLIANCE:
+        return settings.audit_db_url()
+    raise ValueError(f"unknown schema {schema!r}: one of {', '.join(SCHEMAS)}")
+
+
+def ensure_schema(schema: str) -> str:
+    """Bring ``schema`` to the newest revision in its database, once per process and URL;
+    returns the URL.
+
+    ``ANXIN_DB_AUTO_UPGRADE`` on (the default): upgrade, adopting a database made before
+    migrations if it matches what that code made. Off: only check, and refuse a database that
+    is not at the newest revision with a message saying what to run. Threads of one process
+    wait here; processes starting together are serialised by ``bot.migrations`` (a file lock
+    on SQLite, an advisory lock on PostgreSQL)."""
+    where = url(schema)
+    key = (where, schema)
+    if key in _ready:
+        return where
+    with _lock:
+        if key not in _ready:
+            from bot import migrations  # alembic is imported by the first session only
+
+            migrations.ensure(engine(where), schema, upgrade=settings.db_auto_upgrade())
+            _ready.add(key)
+    return where
+
+
+def sessions(schema: str) -> sessionmaker:
+    """A session factory for the database of ``schema`` (``BANK`` or ``COMPLIANCE``), which is
+    up to date."""
+    where = ensure_schema(schema)
+    with _lock:
+        factory = _factories.get(where)
         if factory is None:
-            connect_args = {"check_same_thread": False, "timeout": 15} if url.startswith("sqlite") else {}
-            engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
-            use_wal(engine)
-            _create_tables(engine, metadata)
-            factory = _factories[key] = sessionmaker(bind=engine, expire_on_commit=False)
+            factory = _factories[where] = sessionmaker(bind=engine(where), expire_on_commit=False)
         return factory
-
-
-_checked: set[tuple[str, int]] = set()
-
-
-def checked_session(url: str, metadata, check):
-    """A session of ``sessions(url, metadata)``; ``check(session)`` runs once per URL and schema
-    before the first one is handed out (e.g. refusing a database an older version made)."""
-    session = sessions(url, metadata)()
-    key = (url, id(metadata))
-    if key not in _checked:
-        try:
-            check(session)
-        except BaseException:
-            session.close()
-            raise
-        _checked.add(key)
-    return session

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from sqlalchemy import Column, DateTime, Integer, String, Text, select
 from sqlalchemy.orm import declarative_base
 
-from bot import db, settings
+from bot import db
 from bot.compliance.masking import mask
 
 Base = declarative_base()
@@ -42,7 +42,7 @@ class Handoff:
 
 
 def _session():
-    return db.sessions(settings.audit_db_url(), Base.metadata)()
+    return db.sessions(db.COMPLIANCE)()
 
 
 def summarize(events: list[dict], slots: dict, reason: str) -> dict:

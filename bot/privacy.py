@@ -18,7 +18,7 @@ import sys
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import create_engine, delete, inspect, select, text
+from sqlalchemy import delete, inspect, select, text
 
 from bot import db, handoff, settings
 from bot.compliance import audit
@@ -41,7 +41,7 @@ def conversation_ids(customer_id: str) -> list[str]:
 
 
 def _tracker_engine():
-    engine = create_engine(settings.tracker_db_url())
+    engine = db.engine(settings.tracker_db_url())
     return engine if inspect(engine).has_table(TRACKER_TABLE) else None
 
 
@@ -60,7 +60,7 @@ def _conversations(ids: list[str]) -> dict[str, list[dict]]:
 
 
 def _handoffs(customer_id: str, ids: list[str]) -> list[handoff.HandoffRecord]:
-    with db.sessions(settings.audit_db_url(), handoff.Base.metadata)() as session:
+    with db.sessions(db.COMPLIANCE)() as session:
         return session.scalars(select(handoff.HandoffRecord)
                                .where(handoff.HandoffRecord.customer_id.in_([customer_id, *ids]))).all()
 
@@ -93,7 +93,7 @@ def erase(customer_id: str) -> dict[str, int]:
                 counts["conversation_events"] += connection.execute(
                     text(f"DELETE FROM {TRACKER_TABLE} WHERE sender_id = :s"), {"s": sender}).rowcount
     counts["wechat_bindings"] = bindings.erase_customer(customer_id)
-    with db.sessions(settings.audit_db_url(), handoff.Base.metadata)() as session:
+    with db.sessions(db.COMPLIANCE)() as session:
         counts["handoffs"] = session.execute(delete(handoff.HandoffRecord).where(
             handoff.HandoffRecord.customer_id.in_([customer_id, *ids]))).rowcount
         session.commit()

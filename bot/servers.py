@@ -118,6 +118,15 @@ class Servers:
         self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=self._env(), stdout=log,
                                                 stderr=subprocess.STDOUT, start_new_session=True)
 
+    def migrate(self) -> None:
+        """Bring the bank and compliance schemas up to date (or only check them, see
+        ``ANXIN_DB_AUTO_UPGRADE``) once, before the servers start: a database that is refused
+        stops the start with its message instead of failing a customer's first turn."""
+        done = subprocess.run([str(ACTIONS_PYTHON), "-m", "bot.migrate", "ensure"], cwd=ROOT, env=self._env(),
+                              capture_output=True, text=True, timeout=300)
+        if done.returncode:
+            raise RuntimeError(f"schema migrations failed: {(done.stderr or done.stdout).strip()}")
+
     def start_actions(self) -> None:
         self._spawn("actions", [str(ACTIONS_PYTHON), "-m", "bot.action_server", "--actions", self.actions_package,
                                 "--port", str(self.action_port)])
@@ -138,8 +147,8 @@ class Servers:
         return _healthy(self.action_url)
 
     def rasa_ready(self) -> bool:
-        status = _get_json(f"{self.rasa_url}/status?token={self.token}")
-        return bool(status and status.get("model_id"))
+        """A model loaded and the compliance guard in place with valid rules (``/health/ready``)."""
+        return (_get_json(f"{self.rasa_url}/health/ready") or {}).get("status") == "ready"
 
     def wait(self, ready, name: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -158,6 +167,7 @@ class Servers:
         if not MODEL.exists():
             raise FileNotFoundError(f"{MODEL} is missing: run `make train` (or `make run`) first")
         began = time.monotonic()
+        self.migrate()
         self.start_actions()
         self.start_rasa()
         self.start_copilot()

@@ -56,6 +56,13 @@ def audit_db_url() -> str:
     return os.environ.get("ANXIN_AUDIT_DB_URL") or f"sqlite:///{state_dir() / 'compliance.db'}"
 
 
+def db_auto_upgrade() -> bool:
+    """Whether a server brings the bank and compliance schemas to the newest migration when it
+    first uses them (``ANXIN_DB_AUTO_UPGRADE``, on unless set to 0). Off, it only checks and
+    refuses an older database: the bank runs ``python -m bot.migrate upgrade`` as its own step."""
+    return _flag("ANXIN_DB_AUTO_UPGRADE", "1")
+
+
 def knowledge_index_dir() -> Path:
     """Where the FAISS index, its passages and the embedding cache are written
     (``ANXIN_KB_DIR``); a build artefact like the Rasa model, rebuilt from knowledge/."""

@@ -103,7 +103,7 @@ def _seed() -> dict:
 
 
 def _session() -> Session:
-    return db.sessions(settings.bank_db_url(), Base.metadata)()
+    return db.sessions(db.BANK)()
 
 
 def open_account(customer_id: str, *, display_name: str, balance: Decimal, account_no: str,

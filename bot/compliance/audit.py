@@ -1,10 +1,12 @@
-"""Append-only audit trail of product suggestions, warnings, mismatches, handoffs and guard blocks.
+"""Append-only audit trail of product suggestions, warnings, mismatches, handoffs, guard blocks and
+refused edits of the compliance rules file.
 
 A reviewer must be able to reconstruct every suggestion (rule 6): who, when, which products
 and their R-levels, the customer's C-level, the warning text shown, the emotion state and the
 version of the compliance rules in force. Records are never updated or deleted: the ORM
-refuses, the database refuses (triggers on SQLite and PostgreSQL). Someone with rights on the
-database can still get past both, so the trail also proves itself:
+refuses, the database refuses (triggers on SQLite and PostgreSQL, made by the compliance
+schema's migrations in bot/migrations). Someone with rights on the database can still get past
+both, so the trail also proves itself:
 
 - each record's hash is an HMAC-SHA256 over the previous hash and the record's fields (its id,
   a position 1, 2, 3, ...), under a key the database never holds (``settings.audit_key``); a
@@ -28,7 +30,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, Integer, String, Text, event, inspect, select, text
+from sqlalchemy import Column, DateTime, Integer, String, Text, event, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import declarative_base
 
@@ -38,12 +40,8 @@ from bot.compliance.masking import mask
 
 Base = declarative_base()
 KINDS = ("suggestion", "warning", "mismatch", "handoff", "guard_block", "assessment", "binding", "unbinding",
-         "erasure")
+         "erasure", "rules_refused")
 GENESIS = "0" * 64
-
-
-class OutdatedSchema(RuntimeError):
-    """A compliance database made by an older version: its tables lack columns or guards."""
 
 
 class AuditRecord(Base):
@@ -66,29 +64,6 @@ class AuditRecord(Base):
 @event.listens_for(AuditRecord, "before_delete")
 def _refuse_change(*_: object) -> None:
     raise PermissionError("the audit trail is append-only")
-
-
-_TRIGGERS = {
-    "sqlite": [
-        "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit_events "
-        "BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END",
-        "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit_events "
-        "BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END",
-    ],
-    "postgresql": [
-        "CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger AS $$ BEGIN "
-        "RAISE EXCEPTION 'audit trail is append-only'; END; $$ LANGUAGE plpgsql",
-        "DROP TRIGGER IF EXISTS audit_no_change ON audit_events",
-        "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit_events "
-        "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
-    ],
-}
-
-
-@event.listens_for(AuditRecord.__table__, "after_create")
-def _create_triggers(table, connection, **_: object) -> None:
-    for statement in _TRIGGERS.get(connection.dialect.name, []):
-        connection.execute(text(statement))
 
 
 @dataclass(frozen=True)
@@ -143,27 +118,8 @@ class Report:
 _writer = threading.Lock()  # threads of one process queue here instead of racing for the head
 
 
-def describe_database(engine) -> str:
-    """The database's file (SQLite) or its URL without the password, for error messages."""
-    if engine.dialect.name == "sqlite":
-        return engine.url.database or str(engine.url)
-    return engine.url.render_as_string(hide_password=True)
-
-
-def _check_schema(session) -> None:
-    """An old compliance database is refused, never altered here (migrating is a separate step)."""
-    engine = session.get_bind()
-    present = {column["name"] for column in inspect(engine).get_columns(AuditRecord.__tablename__)}
-    missing = [column.name for column in AuditRecord.__table__.columns if column.name not in present]
-    if missing:
-        raise OutdatedSchema(
-            f"{describe_database(engine)}: table {AuditRecord.__tablename__} was made by an older version of "
-            f"Anxin and lacks {', '.join(missing)}. Remove the file if it holds demo data only, or migrate it; "
-            "it is not altered automatically.")
-
-
 def _session():
-    return db.checked_session(settings.audit_db_url(), Base.metadata, _check_schema)
+    return db.sessions(db.COMPLIANCE)()
 
 
 def _lock_chain_head(session) -> None:
@@ -213,11 +169,11 @@ def _sign_anchor(key: bytes, body: dict) -> dict:
     return {**body, "sig": hmac.new(_anchor_key(key), _canonical(body), hashlib.sha256).hexdigest()}
 
 
-def _append_anchor(handle: int, key: bytes, last_id: int, head_hash: str) -> dict:
+def _append_anchor(handle: int, key: bytes, last_id: int, head_hash: str, rules_version: str) -> dict:
     """Append one signed checkpoint line; ``flock`` keeps lines of several processes whole."""
     line = _sign_anchor(key, {"count": last_id, "head": head_hash, "last_id": last_id,
                               "at": datetime.now(timezone.utc).isoformat(),
-                              "rules_version": rulebook.current().version})
+                              "rules_version": rules_version})
     fcntl.flock(handle, fcntl.LOCK_EX)
     try:
         os.write(handle, json.dumps(line, ensure_ascii=False, sort_keys=True).encode() + b"\n")
@@ -240,7 +196,7 @@ def record(customer_id: str, kind: str, *, c_level: str | None = None, products:
         raise ValueError(f"unknown audit kind {kind!r}")
     key = settings.audit_key()  # no key, no record: refused before anything is written
     every = settings.audit_anchor_every()
-    version = rulebook.current().version
+    version = rulebook.current().version  # once, before the writer's lock (see rulebook._report)
     anchors = _open_anchors()  # an unwritable anchor file is found before the record is written
     try:
         for _ in range(20):
@@ -260,7 +216,7 @@ def record(customer_id: str, kind: str, *, c_level: str | None = None, products:
                     session.rollback()
                     continue
                 if entry.id % every == 0:
-                    _append_anchor(anchors, key, entry.id, entry.hash)
+                    _append_anchor(anchors, key, entry.id, entry.hash, version)
                 return entry.id
     finally:
         os.close(anchors)
@@ -271,6 +227,7 @@ def anchor() -> dict:
     """Append an anchor for the trail as it is now (``audit_cli anchor``); returns the line.
     Refuses when the newest record does not match the key: that trail needs ``verify`` first."""
     key = settings.audit_key()
+    version = rulebook.current().version  # before the writer's lock: current() may audit a refused rules file
     anchors = _open_anchors()
     try:
         with _writer, _session() as session:
@@ -278,7 +235,7 @@ def anchor() -> dict:
             if head is not None and head.hash != _mac(key, head.prev_hash, _fields(head)):
                 raise ValueError(f"the newest audit record (id {head.id}) does not match the audit key; "
                                  "run verify, nothing was anchored")
-            return _append_anchor(anchors, key, head.id if head else 0, head.hash if head else GENESIS)
+            return _append_anchor(anchors, key, head.id if head else 0, head.hash if head else GENESIS, version)
     finally:
         os.close(anchors)
 

@@ -1,5 +1,13 @@
 """The product catalogue (``knowledge/products/catalogue.yml``): one reviewed source for
-suggestions, the guard's product-name detection and the knowledge base."""
+suggestions, the guard's product-name detection and the knowledge base.
+
+A product is named in a text by its full name, by any of its short names in the catalogue's
+``aliases`` block (现金宝, 沪深300指数基金, Anxin CD) or by its id (AX-MMF-01), in either
+language. Customers and staff use the short names far more than the full ones, so a guard that
+knew only full names would let a product through unannounced. ``named_in`` is the one matcher:
+the guard, suitability, the product-facts action and the copilot all call it. Reviewers add a
+spelling to ``aliases`` (data), never to code.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.compliance.textmatch import name_key
 from bot.settings import PROJECT_ROOT
 
 DEFAULT_CATALOGUE = PROJECT_ROOT / "knowledge" / "products" / "catalogue.yml"
@@ -42,11 +51,25 @@ def catalogue_path() -> Path:
     return Path(os.environ.get("ANXIN_CATALOGUE", DEFAULT_CATALOGUE))
 
 
+def _spellings(product: Product, aliases: dict) -> tuple[str, ...]:
+    """Every way the catalogue names ``product`` (full names, aliases, id), in ``name_key``
+    form, longest first."""
+    words = [*product.name.values(), product.id]
+    for language_aliases in (aliases.get(product.id) or {}).values():
+        words.extend(language_aliases)
+    return tuple(sorted({name_key(w) for w in words if name_key(w)}, key=len, reverse=True))
+
+
 @functools.lru_cache(maxsize=4)
 def _load(path: str) -> dict:
     with open(path, encoding="utf-8") as handle:
         raw = yaml.safe_load(handle)
-    return {"products": tuple(Product(**item) for item in raw["products"]),
+    products = tuple(Product(**item) for item in raw["products"])
+    aliases = raw.get("aliases") or {}
+    unknown = set(aliases) - {p.id for p in products}
+    if unknown:
+        raise ValueError(f"{path}: aliases for products not in the catalogue: {', '.join(sorted(unknown))}")
+    return {"products": products, "spellings": {p.id: _spellings(p, aliases) for p in products},
             "type_keywords": raw["type_keywords"], "fund_words": raw["fund_words"]}
 
 
@@ -61,6 +84,10 @@ def type_keywords() -> tuple[dict[str, list[str]], list[str]]:
 
 
 def named_in(text: str) -> list[Product]:
-    """Products whose Chinese or English name appears in ``text``."""
-    folded = text.casefold()
-    return [p for p in products() if any(name.casefold() in folded for name in p.name.values())]
+    """Products that ``text`` names by full name, alias or id, in either language, whatever the
+    case, width, spacing or dashes (see ``textmatch.name_key``); in catalogue order."""
+    if not text:
+        return []
+    key = name_key(text)
+    loaded = _load(str(catalogue_path()))
+    return [p for p in loaded["products"] if any(s in key for s in loaded["spellings"][p.id])]

@@ -3,7 +3,7 @@
 A product may be suggested only on a valid assessment (rule 2): one exists and is younger
 than ``validity_days`` (12 months). Results are appended, never overwritten, so the history
 shows which level was in force when a product was suggested: the ORM and the database
-(triggers on SQLite and PostgreSQL, like the audit trail's) refuse UPDATE and DELETE.
+(triggers on SQLite and PostgreSQL, like the audit trail's, made by the migrations) refuse UPDATE and DELETE.
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import yaml
-from sqlalchemy import Boolean, Column, DateTime, Integer, String, Text, event, select, text
+from sqlalchemy import Boolean, Column, DateTime, Integer, String, Text, event, select
 from sqlalchemy.orm import declarative_base
 
 from bot import db, settings
-from bot.compliance.audit import OutdatedSchema, describe_database
 
 QUESTIONNAIRE = Path(__file__).with_name("questionnaire.yml")
 DEMO_PROFILES = Path(__file__).with_name("demo_profiles.yml")
@@ -42,33 +41,6 @@ class RiskProfileRow(Base):
 @event.listens_for(RiskProfileRow, "before_delete")
 def _refuse_change(*_: object) -> None:
     raise PermissionError("risk profiles are append-only: save a new assessment instead")
-
-
-_TRIGGERS = {
-    "sqlite": [
-        "CREATE TRIGGER IF NOT EXISTS risk_profiles_no_update BEFORE UPDATE ON risk_profiles "
-        "BEGIN SELECT RAISE(ABORT, 'risk profiles are append-only'); END",
-        "CREATE TRIGGER IF NOT EXISTS risk_profiles_no_delete BEFORE DELETE ON risk_profiles "
-        "BEGIN SELECT RAISE(ABORT, 'risk profiles are append-only'); END",
-    ],
-    "postgresql": [
-        "CREATE OR REPLACE FUNCTION risk_profiles_append_only() RETURNS trigger AS $$ BEGIN "
-        "RAISE EXCEPTION 'risk profiles are append-only'; END; $$ LANGUAGE plpgsql",
-        "DROP TRIGGER IF EXISTS risk_profiles_no_change ON risk_profiles",
-        "CREATE TRIGGER risk_profiles_no_change BEFORE UPDATE OR DELETE ON risk_profiles "
-        "FOR EACH ROW EXECUTE FUNCTION risk_profiles_append_only()",
-    ],
-}
-_TRIGGER_QUERIES = {
-    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'risk_profiles'",
-    "postgresql": "SELECT tgname FROM pg_trigger WHERE tgrelid = 'risk_profiles'::regclass AND NOT tgisinternal",
-}
-
-
-@event.listens_for(RiskProfileRow.__table__, "after_create")
-def _create_triggers(table, connection, **_: object) -> None:
-    for statement in _TRIGGERS.get(connection.dialect.name, []):
-        connection.execute(text(statement))
 
 
 @dataclass(frozen=True)
@@ -138,27 +110,8 @@ def score(answers: dict[str, int]) -> tuple[str, int, bool]:
     return level, total, senior
 
 
-
-
-def _check_schema(session) -> None:
-    """A table made before risk profiles became append-only has no triggers: refused, not altered."""
-    engine = session.get_bind()
-    query = _TRIGGER_QUERIES.get(engine.dialect.name)
-    if query is None:
-        return
-    names = set(session.execute(text(query)).scalars())
-    session.rollback()  # hand the session back with no transaction open
-    expected = {"risk_profiles_no_change"} if engine.dialect.name == "postgresql" else \
-        {"risk_profiles_no_update", "risk_profiles_no_delete"}
-    if not expected <= names:
-        raise OutdatedSchema(
-            f"{describe_database(engine)}: table risk_profiles was made by an older version of Anxin and lacks "
-            "the triggers that keep it append-only. Remove the file if it holds demo data only, or migrate it; "
-            "it is not altered automatically.")
-
-
 def _session():
-    return db.checked_session(settings.audit_db_url(), Base.metadata, _check_schema)
+    return db.sessions(db.COMPLIANCE)()
 
 
 def save(customer_id: str, level: str, *, score_total: int | None = None, senior: bool = False,

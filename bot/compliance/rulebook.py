@@ -5,44 +5,157 @@ officer can extend the forbidden list and every running server applies it on the
 message, with no retraining and no restart. ``Rules.version`` names the rules in force (the
 file's ``version``, else the first 12 hex digits of the SHA-256 of its bytes); every audit
 record carries it.
+
+Because an edit takes effect at once, an edit that is wrong must not: a typo in a field name,
+a list emptied by mistake, a warning deleted, a pattern that does not compile or that matches
+every text, a file saved half-written. Each new version of the file is validated first
+(``problems``). One that does not validate is refused: the last good rules stay in force, and
+the refusal is logged (one JSON line, ``event: rules_refused``) and audited (kind
+``rules_refused``, under the rules version kept in force, with the refused file's content
+hash), once per refused file content and process. With no good rules at all (the file was
+never valid in this process) there is nothing to keep: ``current()`` raises ``RulesRefused``
+and the Rasa server does not start.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from bot.compliance.textmatch import fold
+
+logger = logging.getLogger(__name__)
 DEFAULT_RULES = Path(__file__).with_name("rules.yml")
+LANGUAGES = ("zh", "en")
+TEXTS = ("mandatory_warning", "past_performance_warning", "blocked_reply")
+# Each forbidden list must be there and hold something: dropping one would silently switch off
+# a rule of shared/reference/compliance.md (4: guarantees, superlatives, yields; 5: predictions;
+# 8: urgency and fear). Further categories may be added.
+REQUIRED = {"forbidden_phrases": ("guarantees", "superlatives", "urgency_and_fear"),
+            "forbidden_patterns": ("stated_yield", "prediction")}
+FIELDS = ("version", *TEXTS, *REQUIRED)
+CATEGORY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+AUDIT_SUBJECT = "compliance-rules"  # the audit trail's "customer" of a refused rules file
 
 
 @dataclass(frozen=True)
 class Rules:
     mandatory_warning: dict[str, str]
     past_performance_warning: dict[str, str]
-    phrases: tuple[tuple[str, str], ...]          # (category, lower-cased phrase)
+    phrases: tuple[tuple[str, str], ...]          # (category, folded phrase; see textmatch.fold)
     patterns: tuple[tuple[str, re.Pattern], ...]  # (category, compiled pattern)
     blocked_reply: dict[str, str]
     version: str = ""  # the file's explicit version, else a short hash of its bytes
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A version of the rules file that was refused, and what was kept instead."""
+
+    path: str
+    content_hash: str            # first 12 hex digits of the SHA-256 of the refused bytes
+    problems: tuple[str, ...]
+    in_force: str | None         # the version of the rules kept in force; None: there were none
+    at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "content_hash": self.content_hash, "problems": list(self.problems),
+                "rules_version_in_force": self.in_force, "at": self.at.isoformat()}
+
+
+class RulesRefused(ValueError):
+    """The rules file does not validate and no earlier good version is in force."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(f"compliance rules file {refusal.path} refused: {'; '.join(refusal.problems)}")
+        self.refusal = refusal
 
 
 def rules_path() -> Path:
     return Path(os.environ.get("ANXIN_COMPLIANCE_RULES", DEFAULT_RULES))
 
 
+def content_hash(source: bytes) -> str:
+    return hashlib.sha256(source).hexdigest()[:12]
+
+
 def version_of(raw: dict, source: bytes) -> str:
     """The rules' version: explicit (``version:`` in the file) or the file's short content hash."""
     explicit = raw.get("version")
-    return str(explicit) if explicit not in (None, "") else hashlib.sha256(source).hexdigest()[:12]
+    return str(explicit) if explicit not in (None, "") else content_hash(source)
+
+
+def _texts_problems(name: str, value: Any) -> list[str]:
+    if not isinstance(value, dict):
+        return [f"{name}: must map each language ({', '.join(LANGUAGES)}) to its text"]
+    problems = [f"{name}.{language}: missing or empty" for language in LANGUAGES
+                if not isinstance(value.get(language), str) or not value[language].strip()]
+    problems += [f"{name}.{key}: unknown language" for key in value if key not in LANGUAGES]
+    return problems
+
+
+def _list_problems(field: str, value: Any) -> list[str]:
+    if not isinstance(value, dict) or not value:
+        return [f"{field}: must map each category to a list"]
+    problems = [f"{field}.{category}: missing" for category in REQUIRED[field] if category not in value]
+    for category, items in value.items():
+        where = f"{field}.{category}"
+        if not isinstance(category, str) or not CATEGORY_NAME.match(category):
+            problems.append(f"{where}: a category is named in lower-case letters, digits and _")
+        elif not isinstance(items, list) or not items:
+            problems.append(f"{where}: an empty list (a forbidden list must name something)")
+        else:
+            for number, item in enumerate(items, start=1):
+                if not isinstance(item, str) or not item.strip():
+                    problems.append(f"{where} item {number}: must be non-empty text, not {item!r}")
+                elif field == "forbidden_patterns":
+                    try:
+                        compiled = re.compile(item, re.IGNORECASE)
+                    except re.error as error:
+                        problems.append(f"{where} item {number}: not a regular expression ({error})")
+                        continue
+                    if compiled.search("") is not None:
+                        problems.append(f"{where} item {number}: {item!r} matches an empty text, so every text")
+    return problems
+
+
+def problems(raw: Any) -> list[str]:
+    """Everything wrong with a rules file's content (an empty list: it validates)."""
+    if not isinstance(raw, dict):
+        return ["the file does not hold a mapping of rules (empty, or not YAML of the expected shape)"]
+    found = [f"unknown field {key!r} (known: {', '.join(FIELDS)})" for key in raw if key not in FIELDS]
+    version = raw.get("version")
+    if version is not None and (isinstance(version, bool) or not isinstance(version, (str, int, float))):
+        found.append("version: must be text or a number")
+    for name in TEXTS:
+        found += _texts_problems(name, raw.get(name))
+    for field in REQUIRED:
+        found += _list_problems(field, raw.get(field))
+    if found:
+        return found
+    rules = parse(raw)
+    own = [(name, language, text) for name in ("blocked_reply", "mandatory_warning")
+           for language, text in raw[name].items()]
+    for name, language, text in own:  # the texts the guard itself sends must pass it
+        hits = [phrase for _, phrase in rules.phrases if phrase in fold(text)]
+        hits += [m.group(0) for _, pattern in rules.patterns if (m := pattern.search(fold(text)))]
+        if hits:
+            found.append(f"{name}.{language}: contains forbidden wording ({', '.join(hits)})")
+    return found
 
 
 def parse(raw: dict, source: bytes = b"") -> Rules:
-    phrases = tuple((category, phrase.casefold())
+    """Rules from a file's content that ``problems`` found valid."""
+    phrases = tuple((category, fold(phrase))
                     for category, items in raw["forbidden_phrases"].items() for phrase in items)
     patterns = tuple((category, re.compile(pattern, re.IGNORECASE))
                      for category, items in raw["forbidden_patterns"].items() for pattern in items)
@@ -50,19 +163,111 @@ def parse(raw: dict, source: bytes = b"") -> Rules:
                  raw["blocked_reply"], version_of(raw, source))
 
 
+def load(source: bytes) -> tuple[Rules | None, list[str]]:
+    """(rules, []) when ``source`` validates, else (None, its problems)."""
+    try:
+        raw = yaml.safe_load(source)
+    except yaml.YAMLError as error:
+        return None, [f"not valid YAML: {' '.join(str(error).split())}"]
+    found = problems(raw)
+    return (None, found) if found else (parse(raw, source), [])
+
+
+@dataclass
+class _Entry:
+    """What this process knows of one rules file: the rules in force and the last refusal."""
+
+    good: Rules | None = None
+    good_hash: str | None = None
+    stamp: tuple[int, int] | None = None  # (mtime_ns, size) of the file when ``good`` was read
+    refusal: Refusal | None = None
+
+
 _lock = threading.Lock()
-_cache: dict[str, tuple[float, Rules]] = {}
+_entries: dict[str, _Entry] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
 
 
 def current() -> Rules:
-    """The rules as the file says now (re-read only when its modification time changes)."""
+    """The rules in force: the file as it is now when it validates, else the last good rules
+    (the refusal logged and audited once). Raises ``RulesRefused`` when there are none.
+
+    The file is re-read when its modification time or size changes; while it is refused it is
+    re-read on every call (a few kilobytes), so a fix, or the end of a save that was read
+    half-way, takes effect on the next message."""
     path = rules_path()
-    stamp = path.stat().st_mtime_ns
+    stamp = _stamp(path)
     with _lock:
-        cached = _cache.get(str(path))
-        if cached and cached[0] == stamp:
-            return cached[1]
-        source = path.read_bytes()
-        rules = parse(yaml.safe_load(source), source)
-        _cache[str(path)] = (stamp, rules)
-        return rules
+        entry = _entries.setdefault(str(path), _Entry())
+        if entry.good is not None and stamp is not None and stamp == entry.stamp:
+            return entry.good
+        try:
+            source: bytes | None = path.read_bytes()
+        except OSError as error:
+            source, found = None, [f"cannot be read ({error.strerror or error})"]
+        digest = content_hash(source) if source is not None else "unreadable"
+        if entry.good is not None and digest == entry.good_hash:
+            entry.stamp = stamp  # touched, not changed
+            return entry.good
+        if entry.refusal is not None and digest == entry.refusal.content_hash:
+            if entry.good is None:
+                raise RulesRefused(entry.refusal)
+            return entry.good  # refused already: said once
+        if source is not None:
+            rules, found = load(source)
+        else:
+            rules = None
+        if rules is not None:
+            previous, entry.good, entry.good_hash, entry.stamp, entry.refusal = entry.good, rules, digest, stamp, None
+            refusal = None
+        else:
+            previous = None
+            refusal = entry.refusal = Refusal(str(path), digest, tuple(found),
+                                              entry.good.version if entry.good else None,
+                                              datetime.now(timezone.utc))
+        kept = entry.good
+    if refusal is not None:
+        _report(refusal)
+        if kept is None:
+            raise RulesRefused(refusal)
+        return kept
+    if previous is not None:
+        logger.info("Compliance rules reloaded from %s: version %s (was %s)", path, rules.version,
+                    previous.version, extra={"event": "rules_reloaded", "rules_version": rules.version,
+                                             "rules_file": str(path)})
+    return rules
+
+
+def last_refusal() -> Refusal | None:
+    """The refusal of the rules file as it is now, if it is refused (for /health)."""
+    entry = _entries.get(str(rules_path()))
+    return entry.refusal if entry is not None else None
+
+
+def _report(refusal: Refusal) -> None:
+    """Log the refusal and, when rules are in force, audit it under their version. Called outside
+    ``_lock``: the audit trail asks for ``current()`` itself, which answers from the entry."""
+    kept = (f"the rules in force stay version {refusal.in_force}" if refusal.in_force
+            else "no rules are in force")
+    logger.error("Compliance rules file %s (content %s) refused, %s: %s", refusal.path, refusal.content_hash,
+                 kept, "; ".join(refusal.problems),
+                 extra={"event": "rules_refused", "rules_file": refusal.path,
+                        "refused_content_hash": refusal.content_hash,
+                        "rules_version_in_force": refusal.in_force, "problems": "; ".join(refusal.problems)})
+    if refusal.in_force is None:
+        return  # no version to record it under; the server refuses to start instead
+    from bot.compliance import audit  # here: audit imports this module
+
+    try:
+        audit.record(AUDIT_SUBJECT, "rules_refused",
+                     detail=f"refused {refusal.path} (content {refusal.content_hash}) in process {os.getpid()}: "
+                            f"{'; '.join(refusal.problems)}; kept in force: version {refusal.in_force}")
+    except Exception:  # noqa: BLE001 - the guard keeps working on the last good rules regardless
+        logger.exception("The refusal of the compliance rules file %s could not be audited", refusal.path)

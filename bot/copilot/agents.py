@@ -79,7 +79,7 @@ class Authentication:
 
 
 def _session():
-    return db.sessions(settings.audit_db_url(), Base.metadata)()
+    return db.sessions(db.COMPLIANCE)()
 
 
 def _view(row: AgentRow) -> Agent:

@@ -8,14 +8,12 @@ the client sent.
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, Float, Integer, String, Text, delete, func, inspect, select
-from sqlalchemy import text as sql
+from sqlalchemy import Column, DateTime, Float, Integer, String, Text, delete, func, select
 from sqlalchemy.orm import declarative_base
 
-from bot import db, settings
+from bot import db
 from bot.compliance.masking import mask
 
 Base = declarative_base()
@@ -49,29 +47,8 @@ class CopilotFeedback(Base):
     final_text = Column(Text)
 
 
-_upgraded: set[str] = set()
-_upgrade_lock = threading.Lock()
-
-
-def _upgrade(factory, url: str) -> None:
-    """Add the columns newer code writes to tables an older version created (once per URL)."""
-    with _upgrade_lock:
-        if url in _upgraded:
-            return
-        engine = factory.kw["bind"]
-        columns = {c["name"] for c in inspect(engine).get_columns(CopilotTurn.__tablename__)}
-        for name in ("agent", "customer_id"):
-            if name not in columns:
-                with engine.begin() as connection:
-                    connection.execute(sql(f"ALTER TABLE {CopilotTurn.__tablename__} ADD COLUMN {name} VARCHAR(64)"))
-        _upgraded.add(url)
-
-
 def _session():
-    url = settings.audit_db_url()
-    factory = db.sessions(url, Base.metadata)
-    _upgrade(factory, url)
-    return factory()
+    return db.sessions(db.COMPLIANCE)()
 
 
 def add_turn(call_id: str, text: str, intent: str | None, emotion: str | None, anxiety: float | None,

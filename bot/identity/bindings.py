@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from sqlalchemy import Column, DateTime, Integer, String, delete, select, update
 from sqlalchemy.orm import declarative_base
 
-from bot import db, settings
+from bot import db
 
 Base = declarative_base()
 
@@ -37,7 +37,7 @@ class Binding:
 
 
 def _session():
-    return db.sessions(settings.bank_db_url(), Base.metadata)()
+    return db.sessions(db.BANK)()
 
 
 def mask_open_id(open_id: str) -> str:

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import Column, DateTime, Integer, String, select
 from sqlalchemy.orm import declarative_base
 
-from bot import db, settings
+from bot import db
 
 Base = declarative_base()
 MAX_ATTEMPTS = 3
@@ -48,7 +48,7 @@ class Check:
 
 
 def _session():
-    return db.sessions(settings.bank_db_url(), Base.metadata)()
+    return db.sessions(db.BANK)()
 
 
 def _hash(salt: str, code: str) -> str:

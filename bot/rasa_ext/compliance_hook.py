@@ -2,15 +2,25 @@
 
 ``MessageProcessor._send_bot_messages`` is the one place every BotUttered passes before a
 channel sends it: response templates, forms, custom actions and slot-mapping actions alike.
-Wrapping it means no action and no template can bypass the guard. A message that breaks a
-rule is replaced (in the event itself, so the tracker keeps what the customer really saw)
-by the rules file's blocked reply, and the block is audited. Handoffs are audited here too,
+Wrapping it means no action and no template can bypass the guard. The guard reads the whole
+message as the channel receives it (``BotUttered.message()``: text, buttons, quick replies,
+custom JSON, image, attachment, elements). A message that breaks a rule is replaced (in the
+event itself, so the tracker keeps what the customer really saw) by the rules file's blocked
+reply, with nothing else attached, and the block is audited. Handoffs are audited here too,
 whichever action sent them.
+
+Who installs it: the launcher (``bot.rasa_ext.server``) first thing, and, so that a plain
+``rasa run`` cannot serve unguarded, every module Rasa itself imports to load this project:
+the model's policy and NLU component (``safety_policy``, ``too_short``: config.yml) and the
+tracker and lock stores (``stores``: endpoints.yml). ``status()`` tells /health/ready whether
+it is in place and which rules version is in force; the launcher's start-up check refuses to
+serve without it (``bot.rasa_ext.server``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from typing import Any
 
@@ -18,7 +28,8 @@ from rasa.core.processor import MessageProcessor
 from rasa.shared.core.events import BotUttered, UserUttered
 
 from bot import metrics
-from bot.compliance import audit, guard, risk_profile
+from bot.compliance import audit, guard, risk_profile, rulebook
+from bot.compliance.outgoing import CONTENT_KEYS, Outgoing
 
 logger = logging.getLogger(__name__)
 HANDOFF_RESPONSE = "utter_handoff"
@@ -38,9 +49,12 @@ def _texts_earlier_in_turn(tracker: Any, batch: list) -> list[str]:
     return texts[::-1]
 
 
-def _visible_text(message: BotUttered) -> str:
-    titles = [b.get("title", "") for b in (message.data or {}).get("buttons") or []]
-    return "\n".join([message.text or "", *titles])
+def _block(event: BotUttered, language: str | None) -> None:
+    """Only the blocked reply goes out: every other part is dropped, from the data and from the
+    metadata too (``BotUttered.message()`` lets metadata keys override the data's)."""
+    event.text = guard.blocked_reply(language)
+    event.data = {key: None for key in CONTENT_KEYS if key != "text"}
+    event.metadata = {k: v for k, v in (event.metadata or {}).items() if k not in CONTENT_KEYS}
 
 
 def _audit_handoff(tracker: Any) -> None:
@@ -54,16 +68,19 @@ def _audit_handoff(tracker: Any) -> None:
 async def _send_guarded(events: list, tracker: Any, output_channel: Any) -> None:
     loop = asyncio.get_running_loop()
     earlier = _texts_earlier_in_turn(tracker, events)
+    # Read at most once per batch, and only when a product is offered outside a text.
+    profile = functools.cache(lambda: risk_profile.current(tracker.sender_id))
     for event in events:
         if not isinstance(event, BotUttered):
             continue
-        violations = guard.check_message(_visible_text(event), earlier)
+        message = Outgoing.of(event.message())
+        violations = await loop.run_in_executor(None, guard.check_message, message, list(earlier), profile)
         if violations:
-            detail = "; ".join(f"{v.rule}: {v.evidence}" for v in violations)
+            detail = "; ".join(f"{v.rule}: {v.evidence}" + ("" if v.part == "text" else f" (in {v.part})")
+                               for v in violations)
             logger.warning("Compliance guard blocked a message to %s (%s)", tracker.sender_id, detail)
             metrics.GUARD_BLOCKS.inc()
-            event.text = guard.blocked_reply(tracker.get_slot("language"))
-            event.data = {**(event.data or {}), "buttons": None, "quick_replies": None, "custom": None}
+            _block(event, tracker.get_slot("language"))
             await loop.run_in_executor(None, lambda d=detail: audit.record(tracker.sender_id, "guard_block", detail=d))
         earlier.append(event.text or "")
         if (event.metadata or {}).get("utter_action") == HANDOFF_RESPONSE:
@@ -73,6 +90,28 @@ async def _send_guarded(events: list, tracker: Any, output_channel: Any) -> None
 
 def install() -> None:
     """Wrap the processor's send step once; safe to call more than once."""
-    if MessageProcessor.__dict__["_send_bot_messages"].__func__ is not _send_guarded:
+    if not installed():
         # a staticmethod in Rasa 3.6, so it stays one
         MessageProcessor._send_bot_messages = staticmethod(_send_guarded)  # type: ignore[method-assign]
+
+
+def installed() -> bool:
+    """Whether every message Rasa sends passes the guard now."""
+    current = MessageProcessor.__dict__.get("_send_bot_messages")
+    return getattr(current, "__func__", current) is _send_guarded
+
+
+def status() -> tuple[bool, dict[str, Any]]:
+    """(ok, detail) for /health/ready: the guard in place and rules in force, their version and
+    the latest refusal of an edit of the rules file, if the file as it is now is refused."""
+    try:
+        version: str | None = rulebook.current().version
+        error = None
+    except rulebook.RulesRefused as refused:
+        version, error = None, str(refused)
+    refusal = rulebook.last_refusal()
+    detail: dict[str, Any] = {"installed": installed(), "rules_version": version,
+                              "rules_refused": refusal.as_dict() if refusal else None}
+    if error:
+        detail["error"] = error
+    return bool(detail["installed"] and version), detail

@@ -4,8 +4,12 @@ compliance guard on every outgoing message, masking of personal numbers in logs,
 observability (``bot.metrics``, ``bot.logs``):
 
 - ``GET /metrics`` (Prometheus), ``GET /health/live`` and ``GET /health/ready`` (a model is
-  loaded) are added to the Sanic app Rasa builds (``rasa.core.run.configure_app`` is wrapped,
+  loaded and the compliance guard is in place; the reply names the compliance rules version in
+  force) are added to the Sanic app Rasa builds (``rasa.core.run.configure_app`` is wrapped,
   so the app, its channels and Rasa's HTTP API are exactly Rasa's);
+- the server refuses to start when, once the model is loaded, the compliance guard is not in
+  place or no valid compliance rules are in force (``check_guard``): it exits non-zero before
+  its port opens, rather than serve one unguarded message;
 - every turn is timed by input channel and its intent counted (``Agent.handle_message`` and
   ``MessageProcessor._handle_message_with_tracker`` are wrapped), and logged in one line;
 - every HTTP request has a request id (``X-Request-Id``), forwarded to the action server;
@@ -28,15 +32,38 @@ from bot import logs, metrics
 from bot.compliance.masking import install_log_masking
 
 logger = logging.getLogger("bot.rasa_ext.turns")
+guard_logger = logging.getLogger("bot.rasa_ext.server")  # not __name__: that is __main__ under -m
 PROCESS = "rasa"
 LOGGED_TEXT_CHARS = 200
 _turn_intent: contextvars.ContextVar[str | None] = contextvars.ContextVar("anxin_turn_intent", default=None)
 
 
+class GuardMissing(RuntimeError):
+    """The Rasa server would serve messages that do not pass the compliance guard."""
+
+
 def _ready(app: Any) -> tuple[bool, dict]:
+    from bot.rasa_ext import compliance_hook
+
     agent = getattr(app.ctx, "agent", None)
     loaded = bool(agent is not None and agent.is_ready())
-    return loaded, {"model_loaded": loaded, "model_id": getattr(agent, "model_id", None) if loaded else None}
+    guarded, guard = compliance_hook.status()
+    model_id = getattr(agent, "model_id", None) if loaded else None
+    return loaded and guarded, {"model_loaded": loaded, "model_id": model_id, "compliance_guard": guard}
+
+
+def check_guard() -> None:
+    """Raise ``GuardMissing`` unless the guard wraps the processor's send step and valid rules
+    are in force. Run once the model is loaded (its components may patch Rasa too)."""
+    from bot.rasa_ext import compliance_hook
+
+    guarded, detail = compliance_hook.status()
+    if not guarded:
+        guard_logger.critical("Refusing to serve: the compliance guard is not in place (%s)", detail,
+                              extra={"event": "guard_missing", "compliance_guard": detail})
+        raise GuardMissing(f"the compliance guard is not in place, refusing to serve: {detail}")
+    guard_logger.info("Compliance guard in place, rules version %s", detail["rules_version"],
+                      extra={"event": "guard_checked", "rules_version": detail["rules_version"]})
 
 
 def instrument_app(app: Any) -> Any:
@@ -60,6 +87,24 @@ def _instrument_configure_app() -> None:
 
     configure_app._anxin = True  # type: ignore[attr-defined]
     run.configure_app = configure_app
+
+
+def _check_guard_after_model_load() -> None:
+    """Rasa loads the model in a ``before_server_start`` listener (``load_agent_on_start``); the
+    check runs right after it, still before the port opens, and its exception stops the start."""
+    from rasa.core import run
+
+    if getattr(run.load_agent_on_start, "_anxin", False):
+        return
+    original = run.load_agent_on_start
+
+    async def load_agent_on_start(*args: Any, **kwargs: Any):
+        agent = await original(*args, **kwargs)
+        check_guard()
+        return agent
+
+    load_agent_on_start._anxin = True  # type: ignore[attr-defined]
+    run.load_agent_on_start = load_agent_on_start
 
 
 def _instrument_turns() -> None:
@@ -152,6 +197,7 @@ def main() -> None:
         logs.configure(PROCESS, fmt)
     install_log_masking()
     _instrument_configure_app()
+    _check_guard_after_model_load()
     _instrument_turns()
     _forward_request_ids()
     from rasa.__main__ import main as rasa_main

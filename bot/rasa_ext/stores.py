@@ -20,6 +20,11 @@ from sqlalchemy.engine import make_url
 
 from bot import db, settings
 from bot.compliance.masking import mask_event
+from bot.rasa_ext import compliance_hook
+
+# Rasa imports this module for endpoints.yml's tracker and lock stores, so a plain `rasa run`
+# installs the compliance guard too, before the first message: nothing is served unguarded.
+compliance_hook.install()
 
 
 class UrlSQLTrackerStore(SQLTrackerStore):

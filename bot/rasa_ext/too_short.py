@@ -28,6 +28,11 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.dialogue.message_shape import too_short
+from bot.rasa_ext import compliance_hook
+
+# Rasa imports this module to load the model (config.yml), so a plain `rasa run` installs the
+# compliance guard too, before the first message: nothing is served unguarded.
+compliance_hook.install()
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

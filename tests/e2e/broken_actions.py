@@ -6,9 +6,10 @@ the rules in one of three ways, chosen per customer (so one run shows all three)
 - ``full_name_first``: a product line naming a product by its full name BEFORE the warning
   (the Rasa server's guard replaces it with its blocked reply: a failed dialogue);
 - ``short_name_first``: a product named by its short name and id BEFORE the warning (the guard
-  looks for full names only and lets it through);
+  reads the catalogue's aliases and ids too, so it is blocked like the full name);
 - ``above_level``: after a proper warning and the proper products, a product above the customer's
-  level presented as if it matched.
+  level presented as if it matched (in a text, which the guard lets through: facts may be told
+  to anyone, and the guard cannot tell a presentation from a fact).
 The compliance oracle must report each of them.
 """
 

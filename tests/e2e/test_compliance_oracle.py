@@ -1,6 +1,7 @@
 """The compliance oracle catches a broken bot: real servers whose action server loads
-tests/e2e/broken_actions.py (a product named before the warning, by full name or by short name,
-and a product above the customer's level after a proper warning).
+tests/e2e/broken_actions.py (a product named before the warning, by full name or by short name
+and id, both blocked by the guard, and a product above the customer's level after a proper
+warning, which the guard lets through).
 
 Its own servers (ports 5405/5455/5477 unless ANXIN_E2E_BROKEN_*_PORT say otherwise, their own
 state folder) run only while the module's conversations run, before the session's servers are
@@ -55,17 +56,19 @@ def _customers(stats, kind: str) -> set[str]:
     return {f.customer for f in stats.failures if f.kind == kind}
 
 
-def test_a_product_named_by_full_name_before_the_warning_is_a_guard_block_and_a_failure(broken_run):
+def test_a_product_named_before_the_warning_is_a_guard_block_and_a_failure(broken_run):
+    """By full name, or by short name and id: the guard replaced the early product message with its
+    blocked reply, and the oracle counts that as a failed dialogue."""
     blocks = [f for f in broken_run.failures if f.kind == "guard_block"]
     assert blocks, "the guard replaced the early product line: the oracle must count it"
     assert all(f.turn >= 1 and f.message and f.customer.startswith("sim-11-") for f in blocks)  # listed where
-    assert {variant_of(c) for c in _customers(broken_run, "guard_block")} == {"full_name_first"}
+    assert {variant_of(c) for c in _customers(broken_run, "guard_block")} == {"full_name_first", "short_name_first"}
 
 
-def test_a_product_named_by_short_name_before_the_warning_is_caught_although_the_guard_let_it_pass(broken_run):
-    early = [f for f in broken_run.failures if f.kind == "warning_not_first"]
-    assert early and all("AX-MMF-01" in f.detail for f in early)
-    assert {variant_of(c) for c in _customers(broken_run, "warning_not_first")} == {"short_name_first"}
+def test_no_product_reached_a_customer_before_the_warning(broken_run):
+    """Short names and ids were the way past the guard before it read the catalogue's aliases and
+    ids; the oracle, with its own matcher, finds none left."""
+    assert _customers(broken_run, "warning_not_first") == set()
 
 
 def test_a_product_above_the_level_after_a_proper_warning_is_caught(broken_run):

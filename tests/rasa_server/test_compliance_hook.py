@@ -8,7 +8,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import BotUttered, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.compliance import audit, rulebook
+from bot.compliance import audit, risk_profile, rulebook
 from bot.rasa_ext import compliance_hook
 
 DOMAIN = Domain.load("domain.yml")
@@ -50,3 +50,49 @@ def test_handoffs_are_audited_whoever_sends_them():
     send(["正在为您转接人工客服"], metadata={"utter_action": "utter_handoff"})
     [entry] = audit.history("c-hook")
     assert entry.kind == "handoff" and "last intent" in entry.detail
+
+
+def send_events(events, language="zh"):
+    compliance_hook.install()
+    tracker = DialogueStateTracker.from_events("c-parts", [SlotSet("language", language), UserUttered("hi")],
+                                               slots=DOMAIN.slots)
+    for event in events:
+        tracker.update(event)
+    channel = CollectingOutputChannel()
+    asyncio.run(MessageProcessor._send_bot_messages(events, tracker, channel))
+    return channel.messages
+
+
+def test_a_product_only_in_a_button_is_blocked_with_every_part_of_the_message():
+    event = BotUttered("您可以看看：", data={"buttons": [{"title": "现金宝", "payload": "/product_facts"}],
+                                           "custom": {"card": "AX-MMF-01"}, "image": "https://cdn.example.com/x.png"})
+    [sent] = send_events([event])
+    assert sent["text"] == rulebook.current().blocked_reply["zh"]
+    assert not sent.get("buttons") and not sent.get("custom") and not sent.get("image")
+    [entry] = audit.history("c-parts")
+    assert entry.kind == "guard_block" and "missing_warning: AX-MMF-01 (in button)" in entry.detail
+
+
+def test_forbidden_wording_in_custom_json_or_an_attachment_is_blocked():
+    sent = send_events([BotUttered("详情见附件", data={"attachment": "https://cdn.example.com/%E4%BF%9D%E6%9C%AC.pdf"}),
+                        BotUttered("", data={"custom": {"payload": '{"subtitle": "last chance"}'}})], language="en")
+    assert [m["text"] for m in sent] == [rulebook.current().blocked_reply["en"]] * 2
+    assert not any(m.get("attachment") or m.get("custom") for m in sent)
+
+
+def test_content_smuggled_in_metadata_is_read_and_dropped_too():
+    """``BotUttered.message()`` lets metadata keys override the data: the guard reads the message
+    the channel gets, and a blocked message keeps none of it."""
+    event = BotUttered("您好", metadata={"custom": {"note": "稳赚不赔"}, "utter_action": "utter_greet"})
+    [sent] = send_events([event])
+    assert sent["text"] == rulebook.current().blocked_reply["zh"] and not sent.get("custom")
+    assert event.metadata == {"utter_action": "utter_greet"}
+
+
+def test_a_button_offer_within_the_customers_level_passes():
+    risk_profile.save("c-parts", "C5")
+    warning = rulebook.current().mandatory_warning["zh"]
+    event = BotUttered(f"【风险提示】{warning}。",
+                       data={"buttons": [{"title": "了解安心科创", "payload": "/product_facts"}]})
+    [sent] = send_events([event])
+    assert sent["text"] == event.text and sent["buttons"][0]["title"] == "了解安心科创"

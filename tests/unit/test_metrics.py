@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sanic import Sanic, response
 
 from bot import metrics
+from bot.compliance import rulebook
 from tests.actions.conftest import make_tracker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,7 +147,8 @@ def test_the_action_servers_readiness_follows_what_warm_up_loaded(monkeypatch):
     monkeypatch.setattr(classifier, "shared", missing)
     monkeypatch.setattr(retriever, "shared", lambda: type("R", (), {"answer": lambda *_: None})())
     action_server.warm_up()
-    assert action_server.models_ready() == (False, {"models": {"knowledge_base": True, "emotion_model": False}})
+    assert action_server.models_ready() == (False, {"models": {"knowledge_base": True, "emotion_model": False},
+                                                    "rules_version": rulebook.current().version})
     monkeypatch.setattr(classifier, "shared", lambda: type("C", (), {"classify": lambda *_: None})())
     action_server.warm_up()
     assert action_server.models_ready()[0] is True

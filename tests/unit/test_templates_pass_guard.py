@@ -6,6 +6,7 @@ import pytest
 import yaml
 
 from bot.compliance import guard, risk_profile
+from bot.compliance.outgoing import Outgoing
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
@@ -21,6 +22,13 @@ def variations():
 @pytest.mark.parametrize("text", variations())
 def test_every_response_template_passes_the_guard(text):
     assert guard.check_message(text) == []
+
+
+@pytest.mark.parametrize("name", DOMAIN["responses"])
+def test_every_part_of_every_response_template_passes_the_guard(name):
+    """Buttons' payloads, custom JSON, images: everything a template sends, as the channel gets it."""
+    for variation in DOMAIN["responses"][name]:
+        assert guard.check_message(Outgoing.of(variation)) == [], variation
 
 
 def test_every_questionnaire_text_passes_the_guard():
