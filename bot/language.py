@@ -1,12 +1,15 @@
 """Which language a customer wrote in: Chinese first, English second.
 
-Kept dependency-free because both servers use it: the action server sets the ``language``
-slot every turn, and the Rasa server uses it to answer "service busy" in the customer's
-language when the action server cannot be reached.
+Kept light because both servers use it: the action server sets the ``language`` slot every
+turn, and the Rasa server uses it to answer "service busy" in the customer's language when the
+action server cannot be reached. ``to_simplified`` serves both too: customers from Hong Kong,
+Taiwan or abroad write traditional characters (轉帳, 張三), while the NLU was trained, the
+payees are saved and the reviewed cue lists are written in simplified ones.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 
 ZH = "zh"
@@ -33,3 +36,23 @@ def detect_language(text: str | None, previous: str | None = None) -> str:
     if _LATIN_WORD.search(text):
         return EN
     return previous if previous in (ZH, EN) else DEFAULT_LANGUAGE
+
+
+# OpenCC writes 帳 as 帐, a variant simplified banking text does not use (转账, 账户, 账单).
+_VARIANTS = str.maketrans({"帐": "账"})
+
+
+@functools.lru_cache(maxsize=1)
+def _t2s():
+    from opencc_purepy import OpenCC  # pure Python, dictionaries in the wheel: loaded on first use
+
+    return OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """The message in simplified characters (OpenCC's phrase-aware t2s conversion); text with
+    no Han characters, and button payloads, are returned as they are."""
+    if not text or text.startswith("/") or not _HAN.search(text):
+        return text
+    return _t2s().convert(text).translate(_VARIANTS)
+

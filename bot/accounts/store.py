@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, declarative_base
 
 from bot import db, settings
+from bot.language import to_simplified
 
 SEED_FILE = Path(__file__).with_name("demo_customers.yml")
 FEN = Decimal("0.01")
@@ -169,11 +170,12 @@ def customer_by_phone(phone: str) -> str | None:
 
 def find_payee(customer_id: str, text: str | None) -> str | None:
     """The saved payee the customer means: exact name first, then a name inside the text
-    ("转给张三吧") or the text inside one name ("alice")."""
+    ("转给张三吧") or the text inside one name ("alice"); traditional characters read as
+    simplified ones (張三 is 张三)."""
     view = account(customer_id)
     if not text or view is None:
         return None
-    wanted = text.strip().casefold()
+    wanted = to_simplified(text.strip()).casefold()
     for name in view.payees:
         if name.casefold() == wanted:
             return name

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.language import to_simplified
+
 CUES_FILE = Path(__file__).with_name("cues.yml")
 WORRY_CLASSES = ("anxious", "distressed")
 
@@ -30,6 +32,6 @@ def cues() -> tuple[dict[str, tuple[str, ...]], tuple[re.Pattern, ...]]:
 
 def says_worry(text: str | None) -> bool:
     """True when the message contains a reviewed anxious or distressed cue word."""
-    folded = (text or "").casefold()
+    folded = to_simplified(text or "").casefold()
     words, _ = cues()
     return any(word in folded for label in WORRY_CLASSES for word in words[label])

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import yaml
 
+from bot.language import to_simplified
+
 SIGNALS = Path(__file__).with_name("signals.yml")
 CRISIS, FRAUD = "crisis", "fraud"
 
@@ -27,8 +29,9 @@ def signals() -> dict:
 
 
 def _folded(text: str) -> str:
-    """Case-folded, runs of spaces made one (English), spaces between CJK characters dropped."""
-    folded = re.sub(r"\s+", " ", text.casefold().replace("’", "'"))
+    """Simplified characters (安全帳戶 is 安全账户), case-folded, runs of spaces made one (English),
+    spaces between CJK characters dropped."""
+    folded = re.sub(r"\s+", " ", to_simplified(text).casefold().replace("’", "'"))
     return re.sub(r"(?<=[\u4e00-\u9fff]) (?=[\u4e00-\u9fff])", "", folded)
 
 

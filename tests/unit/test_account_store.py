@@ -45,6 +45,7 @@ def test_find_payee_matches_saved_names_only():
     assert store.find_payee("c", "alice") == "Alice Wang"
     assert store.find_payee("c", "王五") is None
     assert store.find_payee("c", "") is None
+    assert store.find_payee("c", "轉給張三") == "张三"  # traditional characters
 
 
 def test_transfer_refuses_insufficient_funds_and_unknown_payees():

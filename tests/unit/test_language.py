@@ -19,3 +19,12 @@ def test_messages_without_words_keep_the_previous_language(text):
     assert detect_language(text, previous="en") == "en"
     assert detect_language(text, previous="zh") == "zh"
     assert detect_language(text) == "zh"  # Chinese first when nothing is known
+
+
+def test_traditional_characters_are_read_as_simplified_ones():
+    from bot.language import to_simplified
+
+    assert to_simplified("我要轉帳") == "我要转账"
+    assert to_simplified("轉給張三") == "转给张三"
+    assert to_simplified("我的餘額是多少") == "我的余额是多少"
+    assert to_simplified("Alice Wang") == "Alice Wang" and to_simplified("/affirm") == "/affirm"

@@ -63,3 +63,7 @@ def test_crisis_training_tuning_and_benchmark_sets_stay_apart():
     assert near_copies(train, bench) == []
     assert near_copies(tune, bench) == []
     assert near_copies(tune, train) == []
+
+
+def test_fraud_said_in_traditional_characters():
+    assert detect("客服說我的帳戶有風險，要我把錢轉到安全帳戶") == FRAUD
