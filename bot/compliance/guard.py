@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from bot.compliance import catalogue, rulebook
+from bot.compliance import catalogue, rulebook, suitability
 from bot.compliance.outgoing import Outgoing
 from bot.compliance.risk_profile import RiskProfile
 from bot.compliance.textmatch import fold, without_spaces
@@ -55,7 +55,7 @@ def _unsuitable(product: catalogue.Product, profile: RiskProfile | None) -> str 
     """Why ``product`` may not be offered to this customer (rules 1 and 2), or None."""
     if profile is None or not profile.is_valid():
         return f"{product.id} {product.risk} offered with no valid risk assessment"
-    if product.risk_rank > profile.rank:
+    if not suitability.within_level(product, profile):
         return f"{product.id} {product.risk} offered to a {profile.level} customer"
     return None
 

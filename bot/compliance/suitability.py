@@ -48,6 +48,12 @@ def asks_for_advice(text: str) -> bool:
     return any(p.search(text or "") for p in _advice_patterns())
 
 
+def within_level(product: Product, profile: RiskProfile) -> bool:
+    """Rule 1: R <= C. The one place the comparison is made: this gate and the guard's check of
+    products offered in buttons and cards (bot.compliance.guard) both ask here."""
+    return product.risk_rank <= profile.rank
+
+
 def requested_types(text: str) -> set[str]:
     """Product types a message asks about ("股票基金" -> equity_fund); empty means any."""
     folded = text.casefold()
@@ -77,8 +83,8 @@ def decide(profile: RiskProfile | None, text: str, emotion: str | None = None) -
         asked = [p for p in catalogue.products() if p.type in types]
     else:
         asked = list(catalogue.products())
-    suitable = [p for p in asked if p.risk_rank <= profile.rank]
-    above = [p for p in asked if p.risk_rank > profile.rank]
+    suitable = [p for p in asked if within_level(p, profile)]
+    above = [p for p in asked if not within_level(p, profile)]
     if (named and above) or (asked and not suitable):
         return Decision("refused_c1" if profile.level == "C1" else "mismatch", _ordered(above)[:3])
     return Decision("suggest", _ordered(suitable)[:MAX_SUGGESTIONS])
