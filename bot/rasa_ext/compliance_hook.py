@@ -9,12 +9,12 @@ event itself, so the tracker keeps what the customer really saw) by the rules fi
 reply, with nothing else attached, and the block is audited. Handoffs are audited here too,
 whichever action sent them.
 
-Who installs it: the launcher (``bot.rasa_ext.server``) first thing, and, so that a plain
-``rasa run`` cannot serve unguarded, every module Rasa itself imports to load this project:
-the model's policy and NLU component (``safety_policy``, ``too_short``: config.yml) and the
-tracker and lock stores (``stores``: endpoints.yml). ``status()`` tells /health/ready whether
-it is in place and which rules version is in force; the launcher's start-up check refuses to
-serve without it (``bot.rasa_ext.server``).
+Who installs it: ``processor_patches.install``, called by the launcher (``bot.rasa_ext.server``)
+first thing and, so that a plain ``rasa run`` cannot serve unguarded, by every module Rasa
+itself imports to load this project: the model's policy and NLU component (``safety_policy``,
+``too_short``: config.yml) and the tracker and lock stores (``stores``: endpoints.yml).
+``status()`` tells /health/ready whether it is in place and which rules version is in force;
+the launcher's start-up check refuses to serve without it (``bot.rasa_ext.server``).
 """
 
 from __future__ import annotations

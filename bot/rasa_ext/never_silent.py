@@ -9,8 +9,8 @@ action about to run is ``action_listen`` and nothing has been said since the cus
 message, ``utter_default`` runs first, through the same path (and the same compliance guard)
 as any other action.
 
-Installed like the compliance guard: by every module Rasa imports to load this project
-(``safety_policy``: config.yml), so a plain ``rasa run`` has it too.
+Installed with the compliance guard (``processor_patches``), by the launcher and by every
+module Rasa imports to load this project, so a plain ``rasa run`` has it too.
 """
 
 from __future__ import annotations

@@ -23,12 +23,11 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.rasa_ext import compliance_hook, never_silent
+from bot.rasa_ext import processor_patches
 
 # Rasa imports this module to load the model (config.yml), so a plain `rasa run` installs the
-# compliance guard too, before the first message: nothing is served unguarded.
-compliance_hook.install()
-never_silent.install()  # and no turn ends with nothing said (bot/rasa_ext/never_silent.py)
+# compliance guard (and never_silent) too, before the first message: nothing is served unguarded.
+processor_patches.install()
 
 SLOT = "safety_alert"
 ACTION = "action_safety_protocol"

@@ -183,11 +183,11 @@ def main() -> None:
     logs.configure(PROCESS, fmt)  # first: warnings raised while Rasa is imported are records too
     if fmt == "json":  # TensorFlow's C++ INFO/WARNING lines bypass logging (Rasa sets the same, later)
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from bot.rasa_ext import action_fallback, action_validation, compliance_hook
+    from bot.rasa_ext import action_fallback, action_validation, processor_patches
 
     action_fallback.install()
     action_validation.install()
-    compliance_hook.install()
+    processor_patches.install()
     if fmt == "json":
         # jieba (the Chinese tokenizer) adds a console handler of its own when imported, during the
         # model load; imported now, configure() routes it through the JSON handler instead.

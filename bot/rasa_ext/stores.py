@@ -20,11 +20,11 @@ from sqlalchemy.engine import make_url
 
 from bot import db, settings
 from bot.compliance.masking import mask_event
-from bot.rasa_ext import compliance_hook
+from bot.rasa_ext import processor_patches
 
 # Rasa imports this module for endpoints.yml's tracker and lock stores, so a plain `rasa run`
-# installs the compliance guard too, before the first message: nothing is served unguarded.
-compliance_hook.install()
+# installs the compliance guard (and never_silent) too, before the first message.
+processor_patches.install()
 
 
 class UrlSQLTrackerStore(SQLTrackerStore):

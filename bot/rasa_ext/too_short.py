@@ -28,11 +28,11 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.dialogue.message_shape import too_short
-from bot.rasa_ext import compliance_hook
+from bot.rasa_ext import processor_patches
 
 # Rasa imports this module to load the model (config.yml), so a plain `rasa run` installs the
-# compliance guard too, before the first message: nothing is served unguarded.
-compliance_hook.install()
+# compliance guard (and never_silent) too, before the first message: nothing is served unguarded.
+processor_patches.install()
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)

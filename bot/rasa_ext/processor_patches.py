@@ -1,0 +1,18 @@
+"""The changes to Rasa's message processor that must be in force before the first message,
+however the server was started: the compliance guard on everything sent
+(``compliance_hook``) and no turn ending with nothing said (``never_silent``).
+
+One call for both, made by the launcher (``bot.rasa_ext.server``) and by every module Rasa
+itself imports to load this project — the policy and NLU component of config.yml
+(``safety_policy``, ``too_short``) and the stores of endpoints.yml (``stores``) — so a plain
+``rasa run`` has them too. Each install is idempotent.
+"""
+
+from __future__ import annotations
+
+from bot.rasa_ext import compliance_hook, never_silent
+
+
+def install() -> None:
+    compliance_hook.install()
+    never_silent.install()
