@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from bot.compliance import catalogue, rulebook, suitability
 from bot.compliance.outgoing import Outgoing
 from bot.compliance.risk_profile import RiskProfile
-from bot.compliance.textmatch import fold, without_spaces
+from bot.compliance.textmatch import fold
 
 
 @dataclass(frozen=True)
@@ -35,15 +35,7 @@ class Violation:
 
 
 def forbidden_wording(text: str, part: str = "text") -> list[Violation]:
-    rules = rulebook.current()
-    spaced, squeezed = fold(text), without_spaces(text)
-    found = [Violation(category, phrase, part) for category, phrase in rules.phrases
-             if phrase in spaced or (" " not in phrase and phrase in squeezed)]
-    for category, pattern in rules.patterns:
-        match = pattern.search(spaced) or pattern.search(squeezed)
-        if match:
-            found.append(Violation(category, match.group(0), part))
-    return found
+    return [Violation(category, words, part) for category, words in rulebook.current().wording_in(text)]
 
 
 def carries_warning(text: str) -> bool:

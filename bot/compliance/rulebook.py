@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from bot.compliance.textmatch import fold
+from bot.compliance.textmatch import fold, without_spaces
 
 logger = logging.getLogger(__name__)
 DEFAULT_RULES = Path(__file__).with_name("rules.yml")
@@ -55,6 +55,19 @@ class Rules:
     patterns: tuple[tuple[str, re.Pattern], ...]  # (category, compiled pattern)
     blocked_reply: dict[str, str]
     version: str = ""  # the file's explicit version, else a short hash of its bytes
+
+    def wording_in(self, text: str) -> list[tuple[str, str]]:
+        """(category, the words) for each forbidden phrase or pattern ``text`` contains, whatever
+        its width, case, spacing or invisible characters. The one matcher: the guard checks
+        every message part with it, and a new rules file checks its own texts with it."""
+        spaced, squeezed = fold(text), without_spaces(text)
+        found = [(category, phrase) for category, phrase in self.phrases
+                 if phrase in spaced or (" " not in phrase and phrase in squeezed)]
+        for category, pattern in self.patterns:
+            match = pattern.search(spaced) or pattern.search(squeezed)
+            if match:
+                found.append((category, match.group(0)))
+        return found
 
 
 @dataclass(frozen=True)
@@ -146,8 +159,7 @@ def problems(raw: Any) -> list[str]:
     own = [(name, language, text) for name in ("blocked_reply", "mandatory_warning")
            for language, text in raw[name].items()]
     for name, language, text in own:  # the texts the guard itself sends must pass it
-        hits = [phrase for _, phrase in rules.phrases if phrase in fold(text)]
-        hits += [m.group(0) for _, pattern in rules.patterns if (m := pattern.search(fold(text)))]
+        hits = [words for _, words in rules.wording_in(text)]
         if hits:
             found.append(f"{name}.{language}: contains forbidden wording ({', '.join(hits)})")
     return found
