@@ -37,7 +37,12 @@ def answer_product_facts(dispatcher: CollectingDispatcher, tracker: Tracker, que
     language = language_of(tracker)
     named = catalogue.named_in(question)[:MAX_PRODUCTS]
     warning = rulebook.current().mandatory_warning[language]
-    dispatcher.utter_message(response="utter_facts_warning", warning=warning)
+    party = party_of(tracker)
+    # rule 6: every warning shown is on record, written by the Rasa server once it was shown
+    shown = audit.when_shown(party.customer_id, "warning", products=[{"id": p.id, "risk": p.risk} for p in named],
+                             warning_text=warning, emotion=tracker.get_slot("emotion"), detail="facts") \
+        if named and party.identified and not party.shadow else {}
+    dispatcher.utter_message(response="utter_facts_warning", warning=warning, **shown)
     if not named:
         answer_from_knowledge(dispatcher, tracker, question)
     for product in named:
@@ -49,10 +54,6 @@ def answer_product_facts(dispatcher: CollectingDispatcher, tracker: Tracker, que
             fees=product.fees[language], key_risks=product.key_risks[language])
         dispatcher.utter_message(response=cooling, hours=str(product.cooling_off_hours))
     dispatcher.utter_message(response="utter_facts_not_advice")
-    party = party_of(tracker)
-    if named and party.identified and not party.shadow:  # rule 6: every warning shown is on record
-        audit.record(party.customer_id, "warning", products=[{"id": p.id, "risk": p.risk} for p in named],
-                     warning_text=warning, emotion=tracker.get_slot("emotion"), detail="facts")
 
 
 class ActionProductFacts(Action):

@@ -27,15 +27,16 @@ def _product_refs(products) -> list[dict]:
 def present_products(dispatcher: CollectingDispatcher, tracker: Tracker, asked: str) -> str:
     """Answer a request for products (``asked``: the customer's words, or a product name the
     knowledge base matched) through the suitability gate, warning first, audited. Returns the
-    gate's decision (``suggest`` when products were presented). The copilot's rehearsal
-    (a shadow party) is answered for the call's customer but leaves no audit record: the
-    customer was not shown anything."""
+    gate's decision (``suggest`` when products were presented). The records of what was shown
+    are asked for on the messages concerned (``audit.when_shown``): the Rasa server writes them
+    once those messages passed its guard and were sent. The copilot's rehearsal (a shadow
+    party) is answered for the call's customer but asks for no record: the customer was not
+    shown anything."""
     language = language_of(tracker)
     party = party_of(tracker)
     if refuse_unidentified(dispatcher, party):
         return "unidentified"
     customer = party.customer_id
-    record = (lambda *args, **kwargs: None) if party.shadow else audit.record
     emotion = tracker.get_slot("emotion")
     profile = current_profile(customer)
     decision = suitability.decide(profile, asked, emotion)
@@ -50,19 +51,22 @@ def present_products(dispatcher: CollectingDispatcher, tracker: Tracker, asked: 
         return decision.kind
 
     warning = rulebook.current().mandatory_warning[language]
-    dispatcher.utter_message(response="utter_risk_warning", warning=warning, level=profile.level,
-                             level_name=level_name(profile.level, language),
-                             date=profile.date)
     audited = {"c_level": profile.level, "products": _product_refs(decision.products),
                "warning_text": warning, "emotion": emotion or NOT_SENSED}
-    record(customer, "warning", **audited)
+
+    def when_shown(kind: str, **extra: Any) -> dict:
+        return {} if party.shadow else audit.when_shown(customer, kind, **audited, **extra)
+
+    dispatcher.utter_message(response="utter_risk_warning", warning=warning, level=profile.level,
+                             level_name=level_name(profile.level, language),
+                             date=profile.date, **when_shown("warning"))
     names = [p.name[language] for p in decision.products]
     if decision.kind in ("mismatch", "refused_c1"):
         response = "utter_product_mismatch" if decision.kind == "mismatch" else "utter_product_mismatch_c1"
         dispatcher.utter_message(response=response, products=joined(tracker, names), level=profile.level,
-                                 risks=joined(tracker, [p.risk for p in decision.products]))
+                                 risks=joined(tracker, [p.risk for p in decision.products]),
+                                 **when_shown("mismatch", detail=decision.kind))
         _cooling_off(dispatcher, decision.products, language)
-        record(customer, "mismatch", detail=decision.kind, **audited)
         if decision.kind == "mismatch":
             dispatcher.utter_message(response="utter_handoff")
         return decision.kind
@@ -76,8 +80,7 @@ def present_products(dispatcher: CollectingDispatcher, tracker: Tracker, asked: 
     _cooling_off(dispatcher, decision.products, language)
     if profile.senior:
         dispatcher.utter_message(response="utter_senior_care")
-    dispatcher.utter_message(response="utter_presale_notice")
-    record(customer, "suggestion", **audited)
+    dispatcher.utter_message(response="utter_presale_notice", **when_shown("suggestion"))
     return decision.kind
 
 

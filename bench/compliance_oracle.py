@@ -45,7 +45,8 @@ QUESTIONNAIRE_PAYLOAD = "/start_risk_assessment"
 # Failure kinds, in the order the report prints them.
 KINDS = ("non_200", "guard_block", "above_level", "warning_not_first", "forbidden_wording",
          "anxious_shown_product", "no_level_shown_product", "questionnaire_not_offered",
-         "senior_without_care", "risk_level_not_shown", "questionnaire_level_mismatch", "audit_missing")
+         "senior_without_care", "risk_level_not_shown", "questionnaire_level_mismatch", "audit_missing",
+         "audit_unshown")
 
 # The oracle's own list of forbidden wording (compliance.md rules 4, 5 and 8), as regular
 # expressions over normalised text (casefolded, NFKC, curly quotes straightened). Each is tried

@@ -104,6 +104,7 @@ class Stats:
     audit_found: int = 0            # ... with their audit record
     suggestion_turns: Counter = field(default_factory=Counter)
     mismatch_turns: Counter = field(default_factory=Counter)
+    shown_ids: dict = field(default_factory=dict)    # customer -> ids the oracle saw presented or refused
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fail(self, failure: Failure) -> None:
@@ -207,6 +208,7 @@ class _Conversation:
                 stats.level_requests_unanswered += not verdict.names_products
             stats.suggestion_turns[self.customer] += verdict.suggestion
             stats.mismatch_turns[self.customer] += verdict.mismatch
+            stats.shown_ids.setdefault(self.customer, set()).update(verdict.presented, verdict.refused)
         return verdict
 
     def take_questionnaire(self) -> tuple[str | None, bool]:
@@ -292,21 +294,30 @@ def audited(stats: Stats) -> tuple[int, int]:
 
 
 def _check_audit(stats: Stats) -> None:
-    """Every turn that showed products (or refused one) must have its audit record (rule 6)."""
+    """Every turn that showed products (or refused one) must have its audit record (rule 6), and
+    the trail must hold no suggestion or refusal the customer was not shown (a record written for
+    what an action intended, not for what passed the guard and was sent)."""
     from bot.compliance import audit
 
     for customer in sorted(set(stats.suggestion_turns) | set(stats.mismatch_turns)):
         turns, refusals = stats.suggestion_turns[customer], stats.mismatch_turns[customer]
-        if not turns and not refusals:
-            continue
-        kinds = Counter(entry.kind for entry in audit.history(customer))
+        trail = audit.history(customer)
+        kinds = Counter(entry.kind for entry in trail)
         found = min(kinds["suggestion"], turns) + min(kinds["mismatch"], refusals)
         stats.audit_expected += turns + refusals
         stats.audit_found += found
+        seen = (f"{turns} product and {refusals} refusal turns; audit trail has "
+                f"{kinds['suggestion']} suggestion and {kinds['mismatch']} mismatch records")
+        index = int(customer.rsplit("-", 1)[1])
         for _ in range(turns + refusals - found):
-            stats.fail(Failure("audit_missing", int(customer.rsplit("-", 1)[1]), customer, 0, "(audit)",
-                               f"{turns} product and {refusals} refusal turns; audit trail has "
-                               f"{kinds['suggestion']} suggestion and {kinds['mismatch']} mismatch records", ""))
+            stats.fail(Failure("audit_missing", index, customer, 0, "(audit)", seen, ""))
+        for _ in range(max(0, kinds["suggestion"] - turns) + max(0, kinds["mismatch"] - refusals)):
+            stats.fail(Failure("audit_unshown", index, customer, 0, "(audit)", seen, ""))
+        recorded = {p.get("id") for entry in trail if entry.kind in ("suggestion", "mismatch") for p in entry.products}
+        never_seen = sorted(recorded - stats.shown_ids.get(customer, set()))
+        for product in never_seen:
+            stats.fail(Failure("audit_unshown", index, customer, 0, "(audit)",
+                               f"the audit trail records {product} as shown; the customer never received it", ""))
 
 
 def _rate(part: int, whole: int) -> str:
@@ -339,6 +350,7 @@ def report(stats: Stats, seconds: float | None = None, listed: int = 20) -> str:
         f"{_rate(c['questionnaire_level_mismatch'], stats.questionnaires)}",
         f"  product and refusal turns audited:             {_rate(audited_count, expected)}"
         f" (missing: {c['audit_missing']:,})",
+        f"  audit records of suggestions/refusals not shown: {c['audit_unshown']:,}",
         f"  exercised: {stats.presented:,} products shown in {sum(stats.suggestion_turns.values()):,} turns, "
         f"{stats.refusal_turns:,} suitability refusals, {stats.offers:,} questionnaire offers",
         f"  (not a failure) valid level, product request answered with no product or refusal: "

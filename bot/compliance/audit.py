@@ -42,6 +42,11 @@ Base = declarative_base()
 KINDS = ("suggestion", "warning", "mismatch", "handoff", "guard_block", "assessment", "binding", "unbinding",
          "erasure", "rules_refused")
 GENESIS = "0" * 64
+# Records of what a customer was shown: an action asks for them on the message concerned
+# (``when_shown``) and the Rasa server writes them once that message passed the guard and was
+# handed to the channel (``record_shown``), never for what an action merely intended.
+SHOWN_KINDS = ("suggestion", "warning", "mismatch")
+SHOWN_KEY = "anxin_audit_when_shown"
 
 
 class AuditRecord(Base):
@@ -56,6 +61,9 @@ class AuditRecord(Base):
     emotion = Column(String(32))
     detail = Column(Text)
     rules_version = Column(String(64), nullable=False)
+    # The BotUttered this record describes (its metadata "message_id"); None for records that
+    # describe no message (an assessment, a binding) and for records from before message ids.
+    message_id = Column(String(64), index=True)
     prev_hash = Column(String(64), nullable=False, unique=True)  # unique: one linear chain
     hash = Column(String(64), nullable=False)
 
@@ -80,6 +88,7 @@ class Entry:
     emotion: str | None
     detail: str | None
     rules_version: str
+    message_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,9 +165,12 @@ def _utc(at: datetime) -> str:
 
 
 def _fields(record: AuditRecord) -> dict:
-    return {"id": record.id, "at": _utc(record.at), "customer_id": record.customer_id, "kind": record.kind,
-            "c_level": record.c_level, "products": record.products, "warning_text": record.warning_text,
-            "emotion": record.emotion, "detail": record.detail, "rules_version": record.rules_version}
+    fields = {"id": record.id, "at": _utc(record.at), "customer_id": record.customer_id, "kind": record.kind,
+              "c_level": record.c_level, "products": record.products, "warning_text": record.warning_text,
+              "emotion": record.emotion, "detail": record.detail, "rules_version": record.rules_version}
+    if record.message_id is not None:  # only when set: records from before message ids keep their hash
+        fields["message_id"] = record.message_id
+    return fields
 
 
 def _head(session) -> AuditRecord | None:
@@ -188,7 +200,8 @@ def _open_anchors() -> int:
 
 
 def record(customer_id: str, kind: str, *, c_level: str | None = None, products: list[dict] | None = None,
-           warning_text: str | None = None, emotion: str | None = None, detail: str | None = None) -> int:
+           warning_text: str | None = None, emotion: str | None = None, detail: str | None = None,
+           message_id: str | None = None) -> int:
     """Append one record; returns its id. Writers are serialised (see ``_lock_chain_head``); the
     unique ``id`` and ``prev_hash`` are the last line of defence and turn a lost race into a retry.
     Every ``audit_anchor_every`` records an anchor is appended once the record is committed."""
@@ -207,7 +220,8 @@ def record(customer_id: str, kind: str, *, c_level: str | None = None, products:
                                     customer_id=mask(customer_id), kind=kind, c_level=c_level,
                                     products=json.dumps(products or [], ensure_ascii=False),
                                     warning_text=mask(warning_text), emotion=emotion, detail=mask(detail),
-                                    rules_version=version, prev_hash=head.hash if head else GENESIS)
+                                    rules_version=version, message_id=message_id,
+                                    prev_hash=head.hash if head else GENESIS)
                 entry.hash = _mac(key, entry.prev_hash, _fields(entry))
                 session.add(entry)
                 try:
@@ -221,6 +235,33 @@ def record(customer_id: str, kind: str, *, c_level: str | None = None, products:
     finally:
         os.close(anchors)
     raise RuntimeError("could not append to the audit trail (too much contention)")
+
+
+def when_shown(customer_id: str, kind: str, *, c_level: str | None = None, products: list[dict] | None = None,
+               warning_text: str | None = None, emotion: str | None = None, detail: str | None = None) -> dict:
+    """Keyword arguments for ``dispatcher.utter_message`` asking for a ``kind`` record about
+    ``customer_id`` once the message is shown. The request travels in the message's metadata
+    (rasa-sdk sends extra keywords, Rasa puts them in the BotUttered's metadata); the Rasa
+    server's guard takes it out before the message reaches any channel."""
+    if kind not in SHOWN_KINDS:
+        raise ValueError(f"{kind!r} is not a record of what was shown ({', '.join(SHOWN_KINDS)})")
+    return {SHOWN_KEY: {"customer_id": customer_id, "kind": kind, "c_level": c_level, "products": products or [],
+                        "warning_text": warning_text, "emotion": emotion, "detail": detail}}
+
+
+def record_shown(request: object, message_id: str) -> int:
+    """Write the record ``request`` (made by ``when_shown``) for the message ``message_id``
+    that was shown; a request that is not one is refused (ValueError), nothing written."""
+    if not isinstance(request, dict) or request.get("kind") not in SHOWN_KINDS \
+            or not isinstance(request.get("customer_id"), str) or not request["customer_id"]:
+        raise ValueError(f"not a request for a record of what was shown: {request!r}")
+    products = request.get("products") or []
+    if not isinstance(products, list) or not all(isinstance(p, dict) for p in products):
+        raise ValueError(f"products of a shown record must be a list of objects: {products!r}")
+    text_fields = {k: request.get(k) for k in ("c_level", "warning_text", "emotion", "detail")}
+    if any(v is not None and not isinstance(v, str) for v in text_fields.values()):
+        raise ValueError(f"not a request for a record of what was shown: {request!r}")
+    return record(request["customer_id"], request["kind"], products=products, message_id=message_id, **text_fields)
 
 
 def anchor() -> dict:
@@ -246,7 +287,7 @@ def history(customer_id: str) -> list[Entry]:
         rows = session.scalars(select(AuditRecord).where(AuditRecord.customer_id == mask(customer_id))
                                .order_by(AuditRecord.id)).all()
         return [Entry(r.id, r.at, r.customer_id, r.kind, r.c_level, json.loads(r.products), r.warning_text,
-                      r.emotion, r.detail, r.rules_version) for r in rows]
+                      r.emotion, r.detail, r.rules_version, r.message_id) for r in rows]
 
 
 def _read_anchors(key: bytes, report: Report) -> list[tuple[int, dict]]:

@@ -6,6 +6,8 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.compliance import audit
+
 
 def make_tracker(text: str = "", sender: str = "tester", slots: dict | None = None,
                  events: list | None = None, intent: str = "greet") -> Tracker:
@@ -30,3 +32,9 @@ def dispatcher() -> CollectingDispatcher:
 @pytest.fixture
 def tracker_factory():
     return make_tracker
+
+
+def records_asked(dispatcher: CollectingDispatcher) -> list[tuple[str, dict]]:
+    """(response, request) of each record of what was shown that the action asked for, in order:
+    the Rasa server writes them once those messages pass its guard (tests/rasa_server)."""
+    return [(m.get("response"), m[audit.SHOWN_KEY]) for m in dispatcher.messages if m.get(audit.SHOWN_KEY)]

@@ -9,7 +9,8 @@ from actions.accounts import ActionAskTransferConfirmation, ValidateTransferForm
 from actions.digressions import ActionAnswerDigression
 from actions.product_facts import ActionProductFacts
 from actions.risk import ValidateRiskAssessmentForm
-from bot.compliance import audit, catalogue, rulebook
+from bot.compliance import catalogue, rulebook
+from tests.actions.conftest import records_asked
 
 
 def run(coro):
@@ -107,8 +108,8 @@ def test_product_facts_come_after_the_warning_and_say_they_are_no_recommendation
                                      "utter_facts_not_advice"]
     assert dispatcher.messages[0]["warning"] == rulebook.current().mandatory_warning["zh"]
     assert dispatcher.messages[1]["risk"] == "R1" and "T+1" in dispatcher.messages[1]["liquidity"]
-    records = audit.history("facts-new")
-    assert [(r.kind, r.detail) for r in records] == [("warning", "facts")]
+    assert [(response, r["kind"], r["detail"], r["customer_id"]) for response, r in records_asked(dispatcher)] == [
+        ("utter_facts_warning", "warning", "facts", "facts-new")]
 
 
 def test_facts_need_no_assessment_but_a_private_product_names_its_cooling_off(dispatcher, tracker_factory):

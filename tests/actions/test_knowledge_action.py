@@ -3,6 +3,7 @@ import asyncio
 from actions.knowledge import ActionAnswerKnowledge
 from bot.compliance import audit, risk_profile, rulebook
 from bot.knowledge.sources import passage
+from tests.actions.conftest import records_asked
 
 
 def answer(dispatcher, tracker):
@@ -30,7 +31,7 @@ def test_unanswerable_question_gets_no_answer_and_the_offer_of_a_person(dispatch
 def test_product_sheet_without_assessment_names_no_product(dispatcher, tracker_factory):
     assert answer(dispatcher, tracker_factory("沪深300指数基金起投多少", sender="kb-new")) == [
         "utter_need_risk_assessment"]
-    assert audit.history("kb-new") == []
+    assert records_asked(dispatcher) == [] and audit.history("kb-new") == []
 
 
 def test_product_sheet_goes_through_the_gate_warning_first(dispatcher, tracker_factory):
@@ -40,7 +41,7 @@ def test_product_sheet_goes_through_the_gate_warning_first(dispatcher, tracker_f
     assert dispatcher.messages[0]["warning"] == rulebook.current().mandatory_warning["zh"]
     assert [m["name"] for m in dispatcher.messages if m["response"] == "utter_product_line"] == ["安心沪深300指数基金"]
     assert responses[-1] == "utter_kb_source"
-    assert [e.kind for e in audit.history("kb-c5")] == ["warning", "suggestion"]
+    assert [r["kind"] for _, r in records_asked(dispatcher)] == ["warning", "suggestion"]
 
 
 def test_product_sheet_above_the_level_is_a_mismatch_not_a_quote(dispatcher, tracker_factory):

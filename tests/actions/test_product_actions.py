@@ -5,6 +5,7 @@ import pytest
 
 from actions.products import ActionSuggestProducts
 from bot.compliance import audit, catalogue, risk_profile, rulebook
+from tests.actions.conftest import records_asked
 
 
 def suggest(dispatcher, tracker):
@@ -14,7 +15,7 @@ def suggest(dispatcher, tracker):
 
 def test_no_assessment_offers_the_questionnaire_and_names_nothing(dispatcher, tracker_factory):
     assert suggest(dispatcher, tracker_factory("有什么理财产品", sender="new-1")) == ["utter_need_risk_assessment"]
-    assert audit.history("new-1") == []
+    assert records_asked(dispatcher) == [] and audit.history("new-1") == []
 
 
 def test_expired_assessment_asks_for_a_new_one(dispatcher, tracker_factory):
@@ -40,11 +41,14 @@ def test_warning_comes_first_and_only_suitable_products_follow(dispatcher, track
     for line in lines:
         assert int(line["risk"][1]) <= int(level[1]) and line["level"] == level
     assert responses[-1] == "utter_presale_notice"
-    kinds = [e.kind for e in audit.history(customer)]
-    assert kinds == ["warning", "suggestion"]
-    [suggestion] = [e for e in audit.history(customer) if e.kind == "suggestion"]
-    assert suggestion.c_level == level and {p["id"] for p in suggestion.products} == {
+    asked = records_asked(dispatcher)
+    assert [(response, r["kind"]) for response, r in asked] == [("utter_risk_warning", "warning"),
+                                                               ("utter_presale_notice", "suggestion")]
+    suggestion = asked[1][1]
+    assert suggestion["customer_id"] == customer and suggestion["c_level"] == level
+    assert {p["id"] for p in suggestion["products"]} == {
         p.id for p in catalogue.products() if p.name["zh"] in {line["name"] for line in lines}}
+    assert audit.history(customer) == []  # nothing is on record before the Rasa server has shown it
 
 
 def test_english_customer_gets_the_english_warning(dispatcher, tracker_factory):
@@ -58,7 +62,8 @@ def test_insisting_above_the_level_gets_a_mismatch_and_a_person(dispatcher, trac
     responses = suggest(dispatcher, tracker_factory("我就要买安心成长股票基金", sender="demo-c2"))
     assert responses == ["utter_risk_warning", "utter_product_mismatch", "utter_handoff"]
     assert "utter_product_line" not in responses
-    assert [e.kind for e in audit.history("demo-c2")] == ["warning", "mismatch"]
+    assert [(response, r["kind"], r["detail"]) for response, r in records_asked(dispatcher)] == [
+        ("utter_risk_warning", "warning", None), ("utter_product_mismatch", "mismatch", "mismatch")]
 
 
 def test_c1_is_never_offered_above_r1_even_on_request(dispatcher, tracker_factory):

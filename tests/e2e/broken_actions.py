@@ -9,7 +9,10 @@ the rules in one of three ways, chosen per customer (so one run shows all three)
   reads the catalogue's aliases and ids too, so it is blocked like the full name);
 - ``above_level``: after a proper warning and the proper products, a product above the customer's
   level presented as if it matched (in a text, which the guard lets through: facts may be told
-  to anyone, and the guard cannot tell a presentation from a fact).
+  to anyone, and the guard cannot tell a presentation from a fact);
+- ``blocked_line``: the proper answer with one product line replaced by one with forbidden
+  wording: the guard blocks that line, so the customer never sees that product, and the audit
+  trail must not record it as shown (the action did ask for it).
 The compliance oracle must report each of them.
 """
 
@@ -33,7 +36,7 @@ from bot.compliance import catalogue, risk_profile
 for _module in pkgutil.iter_modules(actions.__path__, "actions."):
     importlib.import_module(_module.name)
 
-VARIANTS = ("full_name_first", "short_name_first", "above_level")
+VARIANTS = ("full_name_first", "short_name_first", "above_level", "blocked_line")
 
 
 def variant_of(customer_id: str) -> str:
@@ -71,4 +74,18 @@ class BrokenSuggestProducts(Action):
         decision = present_products(dispatcher, tracker, tracker.latest_message.get("text") or "")
         if variant == "above_level" and decision in ("suggest", "mismatch") and profile and profile.rank < 5:
             _product_line(dispatcher, products[-1], language, level)
+        if variant == "blocked_line" and decision == "suggest":
+            _spoil_last_product_line(dispatcher, language)
         return []
+
+
+SPOILER = {"zh": "，稳赚不赔", "en": ", guaranteed returns"}  # forbidden wording the guard blocks
+
+
+def _spoil_last_product_line(dispatcher: CollectingDispatcher, language: str) -> None:
+    """Replace the last product line with a plain text that adds forbidden wording to it."""
+    lines = [i for i, m in enumerate(dispatcher.messages) if m.get("response") == "utter_product_line"]
+    if len(lines) < 2:
+        return  # one product only: the whole suggestion would go; keep the variant about one line
+    line = dispatcher.messages[lines[-1]]
+    dispatcher.messages[lines[-1]] = {"text": f"{line['name']} ({line['risk']}){SPOILER[language]}"}

@@ -10,11 +10,13 @@ needed by the next module.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
 
 from bench.compliance_simulation import report, run
+from bot.compliance import audit
 from bot.servers import Servers
 from tests.e2e.broken_actions import variant_of
 
@@ -22,8 +24,30 @@ CONVERSATIONS = 60
 
 
 @pytest.fixture(scope="module")
-def broken_run(tmp_path_factory):
-    state = tmp_path_factory.mktemp("broken-state")
+def broken_state(tmp_path_factory):
+    return tmp_path_factory.mktemp("broken-state")
+
+
+@contextlib.contextmanager
+def state_dir(path):
+    """This process reads (and the simulation writes risk levels into) the broken servers' state
+    folder, as they do: in demo mode (its audit key file)."""
+    names = ("ANXIN_STATE_DIR", "ANXIN_DEMO_MODE")
+    before = {name: os.environ.get(name) for name in names}
+    os.environ.update(ANXIN_STATE_DIR=str(path), ANXIN_DEMO_MODE="1")
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@pytest.fixture(scope="module")
+def broken_run(broken_state):
+    state = broken_state
     servers = Servers(rasa_port=int(os.environ.get("ANXIN_E2E_BROKEN_RASA_PORT", 5405)),
                       action_port=int(os.environ.get("ANXIN_E2E_BROKEN_ACTION_PORT", 5455)),
                       copilot_port=int(os.environ.get("ANXIN_E2E_BROKEN_COPILOT_PORT", 5477)),
@@ -31,17 +55,13 @@ def broken_run(tmp_path_factory):
                       actions_package="tests.e2e.broken_actions",
                       environment={"ANXIN_STATE_DIR": str(state), "ANXIN_DEMO_MODE": "1",
                                    "ANXIN_RATE_LIMIT_ADDRESS": "off"})
-    before = os.environ.get("ANXIN_STATE_DIR")
-    os.environ["ANXIN_STATE_DIR"] = str(state)  # the simulation sets risk levels and reads the audit trail there
-    try:
-        servers.start(timeout=240)
-        stats = run(servers.rasa_url, servers.app_jwt_secret, conversations=CONVERSATIONS, seed=11)
-    finally:
-        servers.stop()
-        if before is None:
-            os.environ.pop("ANXIN_STATE_DIR", None)
-        else:
-            os.environ["ANXIN_STATE_DIR"] = before
+    # the simulation sets risk levels and reads the audit trail there
+    with state_dir(state):
+        try:
+            servers.start(timeout=240)
+            stats = run(servers.rasa_url, servers.app_jwt_secret, conversations=CONVERSATIONS, seed=11)
+        finally:
+            servers.stop()
     print("\n" + report(stats, listed=30))
     return stats
 
@@ -62,7 +82,27 @@ def test_a_product_named_before_the_warning_is_a_guard_block_and_a_failure(broke
     blocks = [f for f in broken_run.failures if f.kind == "guard_block"]
     assert blocks, "the guard replaced the early product line: the oracle must count it"
     assert all(f.turn >= 1 and f.message and f.customer.startswith("sim-11-") for f in blocks)  # listed where
-    assert {variant_of(c) for c in _customers(broken_run, "guard_block")} == {"full_name_first", "short_name_first"}
+    assert {variant_of(c) for c in _customers(broken_run, "guard_block")} == {"full_name_first", "short_name_first",
+                                                                            "blocked_line"}
+
+
+def test_the_audit_trail_holds_what_was_shown_not_what_was_intended(broken_run, broken_state):
+    """The guard replaced the early product line with its blocked reply: the block is on record
+    with the id of the message it replaced, and the simulation, counting from what the customers
+    received, finds no suggestion, refusal or product on record that they did not see — though
+    the blocked_line action asked for a record of the product whose line the guard blocked.
+    What it finds missing is the broken action's own doing: its extra product line after a
+    refusal is a product shown with no record."""
+    blocked = _customers(broken_run, "guard_block")
+    with state_dir(broken_state):
+        trails = {customer: audit.history(customer) for customer in blocked}
+        assert audit.verify().ok
+    for customer, trail in trails.items():
+        blocks = [e for e in trail if e.kind == "guard_block"]
+        assert blocks and all(len(e.message_id or "") == 32 for e in blocks), customer
+    assert broken_run.counts["audit_unshown"] == 0 and broken_run.audit_expected > 10
+    assert "blocked_line" in {variant_of(c) for c in blocked}
+    assert {variant_of(c) for c in _customers(broken_run, "audit_missing")} <= {"above_level"}
 
 
 def test_no_product_reached_a_customer_before_the_warning(broken_run):

@@ -86,7 +86,7 @@ def test_content_smuggled_in_metadata_is_read_and_dropped_too():
     event = BotUttered("您好", metadata={"custom": {"note": "稳赚不赔"}, "utter_action": "utter_greet"})
     [sent] = send_events([event])
     assert sent["text"] == rulebook.current().blocked_reply["zh"] and not sent.get("custom")
-    assert event.metadata == {"utter_action": "utter_greet"}
+    assert event.metadata == {"utter_action": "utter_greet", "message_id": event.metadata["message_id"]}
 
 
 def test_a_button_offer_within_the_customers_level_passes():
@@ -96,3 +96,80 @@ def test_a_button_offer_within_the_customers_level_passes():
                        data={"buttons": [{"title": "了解安心科创", "payload": "/product_facts"}]})
     [sent] = send_events([event])
     assert sent["text"] == event.text and sent["buttons"][0]["title"] == "了解安心科创"
+
+
+WARNING_ZH = "【风险提示】{}。"
+
+
+def shown_request(kind, customer="c-shown", products=({"id": "AX-BF-01", "risk": "R2"},)):
+    return audit.when_shown(customer, kind, c_level="C3", products=list(products),
+                            warning_text=rulebook.current().mandatory_warning["zh"], emotion="calm")
+
+
+def test_a_record_of_what_was_shown_is_written_after_sending_with_the_message_id():
+    warning = BotUttered(WARNING_ZH.format(rulebook.current().mandatory_warning["zh"]),
+                         metadata=shown_request("warning"))
+    line = BotUttered("安心纯债债券基金：风险等级 R2", metadata=shown_request("suggestion"))
+    sent = send_events([warning, line])
+    assert [m["text"] for m in sent] == [warning.text, line.text]
+    assert not any(audit.SHOWN_KEY in m for m in sent)  # the request is for the trail, not the customer
+    records = audit.history("c-shown")
+    assert [(r.kind, r.message_id) for r in records] == [("warning", warning.metadata["message_id"]),
+                                                        ("suggestion", line.metadata["message_id"])]
+    assert records[1].c_level == "C3" and records[1].products == [{"id": "AX-BF-01", "risk": "R2"}]
+    assert warning.metadata["message_id"] != line.metadata["message_id"]
+    assert audit.verify().ok
+
+
+def test_a_suggestion_whose_message_was_blocked_is_not_on_record_but_the_block_is():
+    line = BotUttered("安心纯债债券基金：风险等级 R2", metadata=shown_request("suggestion"))  # no warning before it
+    [sent] = send_events([line])
+    assert sent["text"] == rulebook.current().blocked_reply["zh"]
+    assert [e.kind for e in audit.history("c-shown")] == []
+    [block] = audit.history("c-parts")
+    assert block.kind == "guard_block" and "not shown, so not recorded: suggestion" in block.detail
+    assert block.message_id == line.metadata["message_id"]
+
+
+def test_a_product_whose_line_was_blocked_since_the_warning_is_left_out_of_the_suggestion():
+    products = ({"id": "AX-BF-01", "risk": "R2"}, {"id": "AX-EF-01", "risk": "R4"})
+    warning = BotUttered(WARNING_ZH.format(rulebook.current().mandatory_warning["zh"]),
+                         metadata=shown_request("warning", products=products))
+    fine = BotUttered("安心纯债债券基金：风险等级 R2")
+    line = BotUttered("安心成长股票基金 稳赚不赔")  # blocked: forbidden wording
+    notice = BotUttered("购买前请阅读产品说明书", metadata=shown_request("suggestion", products=products))
+    sent = send_events([warning, fine, line, notice])
+    assert [m["text"] for m in sent] == [warning.text, fine.text, rulebook.current().blocked_reply["zh"], notice.text]
+    warned, suggested = audit.history("c-shown")
+    assert (warned.kind, suggested.kind) == ("warning", "suggestion")
+    assert suggested.products == [{"id": "AX-BF-01", "risk": "R2"}]  # what the customer saw
+    assert [e.kind for e in audit.history("c-parts")] == ["guard_block"]
+
+
+def test_a_suggestion_whose_every_product_was_blocked_is_not_on_record():
+    warning = BotUttered(WARNING_ZH.format(rulebook.current().mandatory_warning["zh"]),
+                         metadata=shown_request("warning", products=({"id": "AX-EF-01", "risk": "R4"},)))
+    line = BotUttered("安心成长股票基金 稳赚不赔")
+    notice = BotUttered("购买前请阅读产品说明书",
+                        metadata=shown_request("suggestion", products=({"id": "AX-EF-01", "risk": "R4"},)))
+    send_events([warning, line, notice])
+    assert [e.kind for e in audit.history("c-shown")] == ["warning"]
+
+
+def test_a_block_before_the_warning_does_not_hide_what_followed_it():
+    """A product line blocked before the warning (a broken action): the warning and the
+    products after it were shown, and are on record."""
+    early = BotUttered("安心纯债债券基金：风险等级 R2")  # blocked: no warning before it
+    warning = BotUttered(WARNING_ZH.format(rulebook.current().mandatory_warning["zh"]),
+                         metadata=shown_request("warning"))
+    line = BotUttered("安心纯债债券基金：风险等级 R2", metadata=shown_request("suggestion"))
+    sent = send_events([early, warning, line])
+    assert sent[0]["text"] == rulebook.current().blocked_reply["zh"] and sent[2]["text"] == line.text
+    assert [(e.kind, e.message_id) for e in audit.history("c-shown")] == [
+        ("warning", warning.metadata["message_id"]), ("suggestion", line.metadata["message_id"])]
+
+
+def test_a_malformed_request_is_refused_and_the_message_still_sent():
+    event = BotUttered("您好", metadata={audit.SHOWN_KEY: {"kind": "suggestion", "customer_id": 42}})
+    [sent] = send_events([event])
+    assert sent["text"] == "您好" and audit.history("c-parts") == [] and audit.history("42") == []

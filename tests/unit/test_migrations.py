@@ -138,11 +138,19 @@ OLD_TRIGGERS = [  # what the stores' after_create listeners made on SQLite
 
 
 def make_old_database(path: Path, schema: str, only: tuple[str, ...] | None = None) -> None:
-    """A database as the stores made it before migrations: create_all of (some of) the models."""
+    """A database as the stores made it before migrations: create_all of (some of) the models'
+    tables, less what later revisions added (``legacy.TABLES`` has the columns they had then)."""
     metadata = migrations.target_metadata(schema)
+    names = [t for t in legacy.TABLES[schema] if only is None or t in only]
     engine = sqlite_engine(path)
-    metadata.create_all(engine, tables=[metadata.tables[t] for t in only] if only else None)
+    metadata.create_all(engine, tables=[metadata.tables[t] for t in names])
     with engine.begin() as connection:
+        for name in names:
+            for column in set(metadata.tables[name].columns.keys()) - legacy.TABLES[schema][name]:
+                for index in inspect(connection).get_indexes(name):
+                    if column in index["column_names"]:
+                        connection.execute(text(f"DROP INDEX {index['name']}"))
+                connection.execute(text(f"ALTER TABLE {name} DROP COLUMN {column}"))
         for statement in OLD_TRIGGERS:
             table = statement.split(" ON ")[1].split()[0]
             if table in tables(engine):
