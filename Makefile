@@ -97,7 +97,13 @@ story-tests: $(MODEL)
 	$(RASA_ENV)/bin/rasa test core --e2e --model $(MODEL) --stories tests/test_stories \
 	  --fail-on-prediction-errors --out results/stories
 
-e2e-tests: setup $(CHROMEDRIVER)
+# pdftoppm (poppler-utils) rasterises the allocation report's PDF in the browser tests.
+PDFTOPPM := /usr/bin/pdftoppm
+$(PDFTOPPM):
+	$(SUDO) apt-get install -y -q poppler-utils || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q poppler-utils; }
+
+e2e-tests: setup $(CHROMEDRIVER) $(PDFTOPPM)
 	$(ACTIONS_ENV)/bin/python -m pytest -q tests/e2e
 
 test: setup lint unit-tests rasa-side-tests story-tests e2e-tests

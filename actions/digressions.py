@@ -16,6 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.accounts import ActionCheckBalance
+from actions.advisory import ActionHoldingsSummary
 from actions.emotion import ActionMarketFacts, care_opener
 from actions.knowledge import answer_from_knowledge
 from actions.product_facts import answer_product_facts
@@ -27,7 +28,7 @@ _RESPONSES = {"fees_and_limits": "utter_fees_and_limits", "bot_challenge": "utte
               "product_inquiry": "utter_products_after_form"}
 # Answers that are whole actions, run as they are outside a form.
 _ACTIONS = {"check_balance": ActionCheckBalance, "check_risk_level": ActionShowRiskProfile,
-            "market_worry": ActionMarketFacts}
+            "market_worry": ActionMarketFacts, "ask_holdings": ActionHoldingsSummary}
 
 
 class ActionAnswerDigression(Action):

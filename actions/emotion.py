@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.advisory import answer_worry_from_holdings
 from actions.common import language_of, party_of
 from bot import handoff, metrics
 from bot.emotion import care
@@ -41,9 +42,10 @@ class ActionCareOpener(Action):
 
 
 class ActionMarketFacts(Action):
-    """"基金跌了好多怎么办" / "should I sell everything": the facts about risk from the reviewed
-    investor-education entry, the customer's own choice, and a person. Never advice to buy or
-    sell, never a product."""
+    """"基金跌了好多怎么办" / "should I sell everything": for a customer who holds investments, the
+    facts of the holding concerned and the offer of an advisor (``actions.advisory``); for anyone
+    else, the facts about risk from the reviewed investor-education entry, the customer's own
+    choice, and a person. Never advice to buy, sell or hold, never a product suggestion."""
 
     def name(self) -> str:
         return "action_market_facts"
@@ -51,6 +53,8 @@ class ActionMarketFacts(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         care_opener(dispatcher, tracker)
+        if answer_worry_from_holdings(dispatcher, tracker):
+            return []
         passage = sources.passage(f"{MARKET_FALL_ENTRY}:{language_of(tracker)}")
         dispatcher.utter_message(response="utter_kb_answer", title=passage.title, passage=passage.text)
         dispatcher.utter_message(response="utter_market_own_choice")

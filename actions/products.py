@@ -7,13 +7,16 @@ to the audit trail (rule 6). The Rasa server's guard checks all of it again befo
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import joined, language_of, party_of, refuse_unidentified
-from bot.compliance import audit, rulebook, suitability
+from bot.accounts import store as accounts
+from bot.advisory import assessment, suggestions
+from bot.compliance import audit, catalogue, rulebook, suitability
 from bot.compliance.risk_profile import current as current_profile
 from bot.compliance.risk_profile import level_name
 
@@ -50,8 +53,14 @@ def present_products(dispatcher: CollectingDispatcher, tracker: Tracker, asked: 
         dispatcher.utter_message(response="utter_no_selling_when_emotional")
         return decision.kind
 
+    shown, reasons, needs_unknown = decision.products, {}, False
+    if decision.kind == "suggest" and not catalogue.named_in(asked) and not suitability.requested_types(asked):
+        shown, reasons, needs_unknown = fitting_needs(customer, profile, language, decision.products)
+        if not shown:  # within the level, nothing fits the needs: nothing is named, so no warning is due
+            dispatcher.utter_message(response="utter_no_product_fits_needs", level=profile.level)
+            return "no_fit"
     warning = rulebook.current().mandatory_warning[language]
-    audited = {"c_level": profile.level, "products": _product_refs(decision.products),
+    audited = {"c_level": profile.level, "products": _product_refs(shown),
                "warning_text": warning, "emotion": emotion or NOT_SENSED}
 
     def when_shown(kind: str, **extra: Any) -> dict:
@@ -71,17 +80,34 @@ def present_products(dispatcher: CollectingDispatcher, tracker: Tracker, asked: 
             dispatcher.utter_message(response="utter_handoff")
         return decision.kind
 
-    for product in decision.products:
+    for product in shown:
         dispatcher.utter_message(
             response="utter_product_line", name=product.name[language], risk=product.risk,
             level=profile.level, term=product.term[language], min_amount=f"{product.min_amount:,}",
             liquidity=product.liquidity[language], fees=product.fees[language],
             key_risks=product.key_risks[language])
-    _cooling_off(dispatcher, decision.products, language)
+        if product.id in reasons:
+            dispatcher.utter_message(response="utter_product_fit", reason=reasons[product.id])
+    _cooling_off(dispatcher, shown, language)
+    if needs_unknown:
+        dispatcher.utter_message(response="utter_needs_not_on_file")
     if profile.senior:
         dispatcher.utter_message(response="utter_senior_care")
     dispatcher.utter_message(response="utter_presale_notice", **when_shown("suggestion"))
     return decision.kind
+
+
+def fitting_needs(customer: str, profile, language: str, level_only: list) -> tuple[list, dict[str, str], bool]:
+    """A general request ("what do you recommend?") gets at most three products that fit the level
+    *and* the needs the customer gave in the assessment (horizon, goal, liquidity) and the funds
+    in their account, each with the reason it fits; those that fit the level only are not shown.
+    An assessment on file without those answers leaves the level's list (third value True: say so)."""
+    account = accounts.account(customer)
+    fitted = suggestions.suggest(profile, assessment.answers(customer), account.balance if account else Decimal(0),
+                                 language)
+    if fitted.refused == "incomplete_answers":
+        return level_only, {}, True
+    return [s.product for s in fitted.shown], {s.product.id: s.reason for s in fitted.shown}, False
 
 
 def _cooling_off(dispatcher: CollectingDispatcher, products, language: str) -> None:

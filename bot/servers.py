@@ -2,7 +2,8 @@
 copilot.
 
 Used by ``make run``, the end-to-end tests and the benchmarks, so all three start the
-servers the same way. Standard library only: it runs from either virtual environment.
+servers the same way; ``bot.cluster`` (``make cluster``) starts several of each from here too.
+Standard library only: it runs from either virtual environment.
 All bind 127.0.0.1; logs go to ``<state>/logs``.
 """
 
@@ -43,7 +44,8 @@ def _demo_agent_keys() -> dict[str, str]:
     when set, else two random ones."""
     pairs = (p.strip().split(":", 1) for p in os.environ.get("ANXIN_DEMO_AGENT_KEYS", "").split(",") if ":" in p)
     given = {agent: key for agent, key in pairs}
-    return {agent: given.get(agent) or secrets.token_urlsafe(32) for agent in ("demo-agent", "demo-supervisor")}
+    return {agent: given.get(agent) or secrets.token_urlsafe(32)
+            for agent in ("demo-agent", "demo-supervisor", "demo-compliance")}
 
 
 def _state_dir() -> Path:
@@ -61,6 +63,11 @@ def _get_json(url: str, timeout: float = 2.0) -> dict | None:
 def _healthy(base_url: str) -> bool:
     """The action server and the copilot both answer ``/health`` with {"status": "ok"} when ready."""
     return (_get_json(f"{base_url}/health") or {}).get("status") == "ok"
+
+
+def rasa_ready_at(base_url: str) -> bool:
+    """A model loaded and the compliance guard in place with valid rules (``/health/ready``)."""
+    return (_get_json(f"{base_url}/health/ready") or {}).get("status") == "ready"
 
 
 @dataclass
@@ -111,11 +118,16 @@ class Servers:
         env.update(self.environment)
         return env
 
-    def _spawn(self, name: str, command: list[str]) -> None:
-        logs = Path(self.environment.get("ANXIN_STATE_DIR") or _state_dir()) / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        log = (logs / f"{name}.log").open("ab")
-        self.processes[name] = subprocess.Popen(command, cwd=ROOT, env=self._env(), stdout=log,
+    @property
+    def logs(self) -> Path:
+        return Path(self.environment.get("ANXIN_STATE_DIR") or _state_dir()) / "logs"
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
+        """Start ``command`` as server ``name`` (its log: ``<logs>/<name>.log``); ``env`` adds
+        settings for this process only."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = (self.logs / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(command, cwd=ROOT, env={**self._env(), **(env or {})}, stdout=log,
                                                 stderr=subprocess.STDOUT, start_new_session=True)
 
     def migrate(self) -> None:
@@ -127,18 +139,21 @@ class Servers:
         if done.returncode:
             raise RuntimeError(f"schema migrations failed: {(done.stderr or done.stdout).strip()}")
 
-    def start_actions(self) -> None:
-        self._spawn("actions", [str(ACTIONS_PYTHON), "-m", "bot.action_server", "--actions", self.actions_package,
-                                "--port", str(self.action_port)])
+    def start_actions(self, name: str = "actions", port: int | None = None) -> None:
+        self._spawn(name, [str(ACTIONS_PYTHON), "-m", "bot.action_server", "--actions", self.actions_package,
+                           "--port", str(port or self.action_port)])
 
-    def start_rasa(self) -> None:
-        self._spawn("rasa", [str(RASA_PYTHON), "-m", "bot.rasa_ext.server", "run", "--enable-api",
-                             "--auth-token", self.token, "--interface", HOST, "--port", str(self.rasa_port),
-                             "--model", str(MODEL), "--endpoints", "endpoints.yml",
-                             "--credentials", "credentials.yml"])
+    def start_rasa(self, name: str = "rasa", port: int | None = None, action_port: int | None = None) -> None:
+        """A Rasa server on ``port`` (default ``rasa_port``) calling the action server on
+        ``action_port`` (default ``action_port``)."""
+        env = {"ANXIN_ACTION_URL": f"http://{HOST}:{action_port}/webhook"} if action_port else None
+        self._spawn(name, [str(RASA_PYTHON), "-m", "bot.rasa_ext.server", "run", "--enable-api",
+                           "--auth-token", self.token, "--interface", HOST, "--port", str(port or self.rasa_port),
+                           "--model", str(MODEL), "--endpoints", "endpoints.yml",
+                           "--credentials", "credentials.yml"], env)
 
-    def start_copilot(self) -> None:
-        self._spawn("copilot", [str(ACTIONS_PYTHON), "-m", "bot.copilot.service", "--port", str(self.copilot_port)])
+    def start_copilot(self, name: str = "copilot", port: int | None = None) -> None:
+        self._spawn(name, [str(ACTIONS_PYTHON), "-m", "bot.copilot.service", "--port", str(port or self.copilot_port)])
 
     def copilot_ready(self) -> bool:
         return _healthy(self.copilot_url)
@@ -147,8 +162,7 @@ class Servers:
         return _healthy(self.action_url)
 
     def rasa_ready(self) -> bool:
-        """A model loaded and the compliance guard in place with valid rules (``/health/ready``)."""
-        return (_get_json(f"{self.rasa_url}/health/ready") or {}).get("status") == "ready"
+        return rasa_ready_at(self.rasa_url)
 
     def wait(self, ready, name: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -158,7 +172,7 @@ class Servers:
             process = self.processes.get(name)
             if process is not None and process.poll() is not None:
                 raise RuntimeError(f"{name} server exited with code {process.returncode}; "
-                                   f"see {_state_dir() / 'logs' / (name + '.log')}")
+                                   f"see {self.logs / (name + '.log')}")
             time.sleep(0.25)
         raise TimeoutError(f"{name} server not ready after {timeout:.0f} s")
 
@@ -226,12 +240,22 @@ def main() -> None:
           f"  WeChat:     {servers.rasa_url}/webhooks/wechat/webhook "
           f"({'configured' if os.environ.get('WECHAT_TOKEN') else 'off: set WECHAT_TOKEN'})\n"
           + (f"  Copilot:    {servers.copilot_url}/copilot  (agent keys: "
-             + ", ".join(f"{a} {k}" for a, k in servers.demo_agent_keys.items()) + ")\n" if servers.demo_agent_keys
+             + ", ".join(f"{a} {k}" for a, k in servers.demo_agent_keys.items() if a != "demo-compliance") + ")\n"
+             if servers.demo_agent_keys
              else f"  Copilot:    {servers.copilot_url}/copilot  (add agents: python -m bot.copilot.agents add "
              '<agent_id> --name "..." --role agent|supervisor)\n')
+          + (f"  Compliance: {servers.copilot_url}/console  (officer key: demo-compliance "
+             f"{servers.demo_agent_keys['demo-compliance']})\n" if "demo-compliance" in servers.demo_agent_keys
+             else f"  Compliance: {servers.copilot_url}/console  (add officers: python -m bot.copilot.agents add "
+             '<officer_id> --name "..." --role compliance)\n')
           + f"  HTTP API token: {servers.token}\n"
           f"  Logs:       {_state_dir() / 'logs'}\n"
           "Press Ctrl-C to stop.", flush=True)
+    serve_until_stopped(servers)
+
+
+def serve_until_stopped(servers: Servers) -> None:
+    """Wait for Ctrl-C, SIGTERM or a server exiting, then stop everything ``servers`` started."""
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     try:

@@ -127,20 +127,29 @@ def audit_key() -> bytes:
     ``ANXIN_AUDIT_KEY`` (at least 16 bytes) if set. Else, in demo mode only, ``<state>/audit.key``:
     32 random bytes made once (mode 0600) and reused. Else RuntimeError: a production trail is
     neither written nor verified without its key."""
+    return _secret_key("ANXIN_AUDIT_KEY", "audit.key",
+                       "the audit trail is signed with it and is neither written nor verified without it",
+                       "removing it orphans the demo trail")
+
+
+def _secret_key(variable: str, file_name: str, why_needed: str, why_keep: str) -> bytes:
+    """A signing key from the environment variable ``variable`` (at least 16 bytes) if set; else,
+    in demo mode only, ``<state>/<file_name>``: 32 random bytes made once (mode 0600, atomically,
+    so processes racing to make it agree on one) and reused; else RuntimeError saying
+    ``why_needed``. Keys never go into a database."""
     import secrets  # only here: the rest of the settings need nothing but os
 
-    configured = os.environ.get("ANXIN_AUDIT_KEY", "")
+    configured = os.environ.get(variable, "")
     if configured:
         if len(configured.encode("utf-8")) < AUDIT_KEY_MIN_BYTES:
-            raise RuntimeError(f"ANXIN_AUDIT_KEY is too short: use at least {AUDIT_KEY_MIN_BYTES} bytes "
+            raise RuntimeError(f"{variable} is too short: use at least {AUDIT_KEY_MIN_BYTES} bytes "
                                "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
         return configured.encode("utf-8")
     if not demo_mode():
-        raise RuntimeError("ANXIN_AUDIT_KEY is not set: the audit trail is signed with it and is neither "
-                           "written nor verified without it (only demo mode makes a local key file)")
-    path = state_dir() / "audit.key"
+        raise RuntimeError(f"{variable} is not set: {why_needed} (only demo mode makes a local key file)")
+    path = state_dir() / file_name
     if not path.exists():
-        spare = path.with_name(f".audit.key.{os.getpid()}.{secrets.token_hex(4)}")
+        spare = path.with_name(f".{file_name}.{os.getpid()}.{secrets.token_hex(4)}")
         handle = os.open(spare, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.write(handle, secrets.token_bytes(32))
@@ -155,7 +164,7 @@ def audit_key() -> bytes:
             os.unlink(spare)
     key = path.read_bytes()
     if len(key) != 32:
-        raise RuntimeError(f"{path} is not a 32-byte audit key; restore it (removing it orphans the demo trail)")
+        raise RuntimeError(f"{path} is not a 32-byte key; restore it ({why_keep})")
     return key
 
 
@@ -173,3 +182,59 @@ def audit_anchor_every() -> int:
     if every < 1:
         raise ValueError("ANXIN_AUDIT_ANCHOR_EVERY must be at least 1")
     return every
+
+
+def simulation_reports_dir() -> Path:
+    """Where the compliance console finds the compliance simulation's reports
+    (``ANXIN_SIMULATION_REPORTS_DIR``, default ``bench/results``): it shows the newest
+    ``compliance_simulation-*.txt`` there, as ``python -m bench.compliance_simulation`` writes them."""
+    return Path(os.environ.get("ANXIN_SIMULATION_REPORTS_DIR") or PROJECT_ROOT / "bench" / "results")
+
+
+def console_session_minutes() -> int:
+    """How long a compliance console sign-in lasts (``ANXIN_CONSOLE_SESSION_MINUTES``, default 30):
+    the officer's key is exchanged for a session cookie that expires then, however busy."""
+    minutes = int(os.environ.get("ANXIN_CONSOLE_SESSION_MINUTES", "30"))
+    if minutes < 1:
+        raise ValueError("ANXIN_CONSOLE_SESSION_MINUTES must be at least 1")
+    return minutes
+
+
+def report_key() -> bytes:
+    """The key that signs links to stored allocation reports (``bot.advisory.report_links``);
+    never stored in the database. ``ANXIN_REPORT_KEY`` (at least 16 bytes) if set; else, in demo
+    mode only, ``<state>/report.key`` (made once, like the audit key); else RuntimeError: no
+    report link is made or opened without it. Every replica that serves links needs the same key."""
+    return _secret_key("ANXIN_REPORT_KEY", "report.key",
+                       "report links are signed with it and are neither made nor opened without it",
+                       "removing it invalidates the demo's report links")
+
+
+def report_link_hours() -> int:
+    """How long a report link (and the stored report) lasts (``ANXIN_REPORT_LINK_HOURS``, default 72)."""
+    hours = int(os.environ.get("ANXIN_REPORT_LINK_HOURS", "72"))
+    if hours < 1:
+        raise ValueError("ANXIN_REPORT_LINK_HOURS must be at least 1")
+    return hours
+
+
+def redis_url() -> str | None:
+    """Redis shared by every replica (``ANXIN_REDIS_URL``, e.g. ``redis://host:6379/0``): Rasa's
+    conversation locks, the WeChat channel's turn, choice and binding-step memory and its one
+    access_token, and the rate-limit counters. Unset: all of these stay in each process, which
+    is right for one Rasa process and wrong for several replicas."""
+    return os.environ.get("ANXIN_REDIS_URL") or None
+
+
+def redis_timeout_seconds() -> float:
+    """How long a Redis call of ours may take before it counts as Redis being down
+    (``ANXIN_REDIS_TIMEOUT``, default 1 s): a Redis that hangs then costs a customer a polite
+    "busy" answer instead of a stuck server."""
+    return float(os.environ.get("ANXIN_REDIS_TIMEOUT", "1"))
+
+
+def public_url() -> str:
+    """The address customers reach the Rasa server at, for links the bot sends (an allocation
+    report): ``ANXIN_PUBLIC_URL`` (e.g. ``https://chat.bank.example``), else the Rasa server's own
+    URL as the launcher passes it (``ANXIN_RASA_URL``), else ``http://127.0.0.1:5005``."""
+    return (os.environ.get("ANXIN_PUBLIC_URL") or os.environ.get("ANXIN_RASA_URL") or "http://127.0.0.1:5005").rstrip("/")

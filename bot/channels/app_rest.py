@@ -8,6 +8,8 @@ refused. Each client address and each customer is rate limited (429 with Retry-A
 ``bot.channels.inbound``). The chat page at ``/webhooks/rest/chat`` takes a token from the
 page address (``#token=``) or, in demo mode only, from the demo sign-in
 (``/webhooks/rest/demo/sign-in``), which issues a short-lived token for a demo customer.
+Allocation reports the bot links to are served at ``/webhooks/rest/report/<token>``
+(``bot.channels.report_pages``).
 Keys come from credentials.yml (``jwt_secret`` HS256, ``jwt_public_key`` RS256).
 """
 
@@ -24,6 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import metrics, settings
+from bot.channels import report_pages
 from bot.channels.inbound import InboundError, json_object, parse_body
 from bot.identity import demo
 from bot.identity.tokens import CustomerTokens, TokenError, bearer
@@ -120,6 +123,18 @@ class AppRestInput(InputChannel):
             except TokenError as error:  # only an RS256 key: tokens come from the app backend alone
                 return response.json({"error": f"demo sign-in unavailable: {error}"}, status=503)
             return response.json({"token": token, "customer_id": customer, "expires_in": minutes * 60})
+
+        @webhook.route("/report/<token>", methods=["GET"])
+        async def report_page(request: Request, token: str) -> HTTPResponse:
+            if not by_address.hit(client_address(request)):
+                return too_many(by_address, client_address(request))
+            return await report_pages.serve(request, token, pdf=False)
+
+        @webhook.route("/report/<token>/pdf", methods=["GET"])
+        async def report_pdf(request: Request, token: str) -> HTTPResponse:
+            if not by_address.hit(client_address(request)):
+                return too_many(by_address, client_address(request))
+            return await report_pages.serve(request, token, pdf=True)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

@@ -40,7 +40,7 @@ from bot.compliance.masking import mask
 
 Base = declarative_base()
 KINDS = ("suggestion", "warning", "mismatch", "handoff", "guard_block", "assessment", "binding", "unbinding",
-         "erasure", "rules_refused")
+         "erasure", "rules_refused", "holding_review", "console_read")
 GENESIS = "0" * 64
 # Records of what a customer was shown: an action asks for them on the message concerned
 # (``when_shown``) and the Rasa server writes them once that message passed the guard and was

@@ -34,13 +34,14 @@ class Violation:
     part: str = "text"  # where: text, button, quick_reply, custom, attachment, image, elements
 
 
-def forbidden_wording(text: str, part: str = "text") -> list[Violation]:
-    return [Violation(category, words, part) for category, words in rulebook.current().wording_in(text)]
+def forbidden_wording(text: str, part: str = "text", rules: rulebook.Rules | None = None) -> list[Violation]:
+    """``rules``: the rules in force unless given (the console tries a draft this way)."""
+    return [Violation(category, words, part) for category, words in (rules or rulebook.current()).wording_in(text)]
 
 
-def carries_warning(text: str) -> bool:
+def carries_warning(text: str, rules: rulebook.Rules | None = None) -> bool:
     folded = fold(text or "")
-    return any(fold(w) in folded for w in rulebook.current().mandatory_warning.values())
+    return any(fold(w) in folded for w in (rules or rulebook.current()).mandatory_warning.values())
 
 
 def _unsuitable(product: catalogue.Product, profile: RiskProfile | None) -> str | None:
@@ -53,24 +54,27 @@ def _unsuitable(product: catalogue.Product, profile: RiskProfile | None) -> str 
 
 
 def check_message(message: str | Outgoing, earlier_in_turn: Iterable[str] = (),
-                  customer_profile: Callable[[], RiskProfile | None] | None = None) -> list[Violation]:
+                  customer_profile: Callable[[], RiskProfile | None] | None = None,
+                  rules: rulebook.Rules | None = None) -> list[Violation]:
     """Violations of one message, given the texts already sent in this turn (in order).
 
     ``customer_profile`` gives the customer's latest assessment; it is asked only when a product
     is offered outside the text. Without it such an offer is treated as made to a customer with
-    no valid assessment."""
+    no valid assessment. ``rules``: the rules in force unless given (a draft, in the console)."""
     if isinstance(message, str):
         message = Outgoing(message)
-    violations = forbidden_wording(message.text)
+    rules = rules or rulebook.current()
+    violations = forbidden_wording(message.text, rules=rules)
     for part in message.extras:
-        violations += forbidden_wording(part.text, part.where)
+        violations += forbidden_wording(part.text, part.where, rules)
     named: dict[str, str] = {p.id: "text" for p in catalogue.named_in(message.text)}
     offered: dict[str, tuple[catalogue.Product, str]] = {}
     for part in message.extras:
         for product in catalogue.named_in(part.text):
             offered.setdefault(product.id, (product, part.where))
             named.setdefault(product.id, part.where)
-    if named and not carries_warning(message.text) and not any(carries_warning(t) for t in earlier_in_turn):
+    if named and not carries_warning(message.text, rules) and not any(carries_warning(t, rules)
+                                                                      for t in earlier_in_turn):
         violations.append(Violation("missing_warning", ", ".join(named), next(iter(named.values()))))
     if offered:
         profile = customer_profile() if customer_profile else None

@@ -3,17 +3,21 @@
 Stored in the compliance database (``ANXIN_AUDIT_DB_URL``) beside the copilot's turns and
 feedback. A key is 32 random bytes (URL-safe text), shown once when the agent is added; only
 its SHA-256 is kept, so the database never holds a usable key. Roles: ``agent`` (analyse
-calls, check drafts, give feedback, take handoffs) and ``supervisor`` (also reads the
-feedback summary). A disabled agent's key stops working at once; the row stays, so records
-that name the agent keep meaning something.
+calls, check drafts, give feedback, take handoffs), ``supervisor`` (also reads the feedback
+summary) and ``compliance`` (a compliance officer: the compliance console, ``bot.console``,
+and nothing of the copilot: whoever reviews the agents' work does not do it, and a console key
+that leaked would not open customer calls). The copilot's ``authenticate`` refuses an
+officer's key; the console asks with ``roles=ROLES`` and refuses every role but ``compliance``.
+A disabled agent's key stops working at once; the row stays, so records that name the agent
+keep meaning something.
 
-    python -m bot.copilot.agents add <agent_id> --name "..." --role agent|supervisor   # prints the key once
+    python -m bot.copilot.agents add <agent_id> --name "..." --role agent|supervisor|compliance   # prints the key once
     python -m bot.copilot.agents disable <agent_id>
     python -m bot.copilot.agents list
 
-Demo mode only (``ANXIN_DEMO_MODE``): ``bot.servers`` makes two keys per start and passes
-them as ``ANXIN_DEMO_AGENT_KEYS="demo-agent:<key>,demo-supervisor:<key>"``; the copilot
-creates or updates those two agents with them (``ensure_demo_agents``).
+Demo mode only (``ANXIN_DEMO_MODE``): ``bot.servers`` makes a key per demo agent and start and
+passes them as ``ANXIN_DEMO_AGENT_KEYS="demo-agent:<key>,demo-supervisor:<key>,demo-compliance:<key>"``;
+the copilot creates or updates those agents with them (``ensure_demo_agents``).
 """
 
 from __future__ import annotations
@@ -33,11 +37,13 @@ from sqlalchemy.orm import declarative_base
 from bot import db, settings
 
 Base = declarative_base()
-ROLES = ("agent", "supervisor")
+ROLES = ("agent", "supervisor", "compliance")
+COPILOT_ROLES = ("agent", "supervisor")  # the roles whose keys open the copilot
 AGENT_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 KEY_BYTES = 32
 DEMO_AGENTS = {"demo-agent": ("Demo agent 演示坐席", "agent"),
-               "demo-supervisor": ("Demo supervisor 演示主管", "supervisor")}
+               "demo-supervisor": ("Demo supervisor 演示主管", "supervisor"),
+               "demo-compliance": ("Demo compliance officer 演示合规专员", "compliance")}
 DEMO_KEYS_ENV = "ANXIN_DEMO_AGENT_KEYS"
 
 
@@ -68,6 +74,10 @@ class Agent:
     @property
     def supervisor(self) -> bool:
         return self.role == "supervisor"
+
+    @property
+    def compliance_officer(self) -> bool:
+        return self.role == "compliance"
 
 
 @dataclass(frozen=True)
@@ -153,9 +163,10 @@ def all_agents() -> list[Agent]:
         return [_view(row) for row in session.scalars(select(AgentRow).order_by(AgentRow.agent_id))]
 
 
-def authenticate(key: str | None) -> Authentication:
-    """The agent whose key this is. Only the key's SHA-256 is looked up and compared (in
-    constant time), so the lookup reveals nothing usable about any stored key."""
+def authenticate(key: str | None, roles: tuple[str, ...] = COPILOT_ROLES) -> Authentication:
+    """The agent whose key this is, if their role is one of ``roles`` (by default the copilot's:
+    a compliance officer's key does not open it). Only the key's SHA-256 is looked up and
+    compared (in constant time), so the lookup reveals nothing usable about any stored key."""
     if not key:
         return Authentication(None, "missing agent key (Authorization: Bearer <agent key>)")
     digest = key_hash(key)
@@ -166,16 +177,19 @@ def authenticate(key: str | None) -> Authentication:
         agent = _view(row)
     if agent.disabled:
         return Authentication(None, f"agent {agent.agent_id} is disabled")
+    if agent.role not in roles:
+        return Authentication(None, f"{agent.agent_id} has the role {agent.role}, which may not use this service")
     return Authentication(agent)
 
 
 def parse_demo_keys(value: str) -> dict[str, str]:
-    """``"demo-agent:<key>,demo-supervisor:<key>"`` -> {agent id: key}; only the two demo agents."""
+    """``"demo-agent:<key>,demo-supervisor:<key>,..."`` -> {agent id: key}; only the demo agents."""
     keys: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in (value or "").split(","))):
         agent_id, _, key = part.partition(":")
         if agent_id not in DEMO_AGENTS or not key:
-            raise AgentError(f"{DEMO_KEYS_ENV}: expected demo-agent:<key>,demo-supervisor:<key>")
+            raise AgentError(f"{DEMO_KEYS_ENV}: expected <demo agent>:<key>,... with demo agents "
+                             f"{', '.join(DEMO_AGENTS)}")
         keys[agent_id] = key
     return keys
 
@@ -193,7 +207,8 @@ def ensure_demo_agents(value: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.copilot.agents",
-                                     description="Manage the agents who may use the copilot API.")
+                                     description="Manage the staff keys: agents and supervisors (the copilot), "
+                                                 "compliance officers (the compliance console).")
     commands = parser.add_subparsers(dest="command", required=True)
     adding = commands.add_parser("add", help="add an agent and print their key (shown once)")
     adding.add_argument("agent_id")

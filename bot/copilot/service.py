@@ -35,8 +35,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import handoff, logs, metrics, settings
+from bot.advisory import reports
+from bot.advisory.report_content import ReportBlocked
 from bot.channels.inbound import InboundError, clean_text, json_object
-from bot.copilot import agents, analysis, store
+from bot.console import routes as console
+from bot.copilot import agents, analysis, customer_view, store
 from bot.copilot.rasa_client import RasaClient
 from bot.identity.tokens import CUSTOMER_ID, bearer
 from bot.ratelimit import Limiter
@@ -102,6 +105,7 @@ def create_app(rasa_url: str, rasa_token: str, agent_limit: Limiter | None = Non
         return models_ready()
 
     metrics.add_routes(app, ready)
+    app.blueprint(console.blueprint())  # the compliance officers' console: /console, /console/api/...
 
     @app.before_server_start
     async def warm_up(*_: object) -> None:
@@ -174,6 +178,27 @@ def create_app(rasa_url: str, rasa_token: str, agent_limit: Limiter | None = Non
         if not request.ctx.agent.supervisor:
             return response.json({"error": "the feedback summary is for supervisors"}, status=403)
         return response.json(store.feedback_counts())
+
+    @app.get("/api/customers/<customer_id:str>/advisory")
+    async def customer_advisory(request: Request, customer_id: str) -> HTTPResponse:
+        """Holdings, review flags and bookings of the customer on the line (bot.copilot.customer_view)."""
+        if not CUSTOMER_ID.match(customer_id):
+            raise InboundError(400, "customer id: 1-64 letters, digits or _.@-")
+        language = "en" if request.args.get("language") == "en" else "zh"
+        return response.json(await _in_thread(customer_view.advisory_view, customer_id, language))
+
+    @app.post("/api/customers/<customer_id:str>/report")
+    async def customer_report(request: Request, customer_id: str) -> HTTPResponse:
+        """The customer's allocation report for the agent to open (the same signed, expiring link)."""
+        if not CUSTOMER_ID.match(customer_id):
+            raise InboundError(400, "customer id: 1-64 letters, digits or _.@-")
+        try:
+            made = await _in_thread(reports.create_report, customer_id, "zh")
+        except ReportBlocked as blocked:
+            return response.json({"error": f"the report did not pass the compliance guard: {blocked}"}, status=409)
+        link = f"{settings.public_url()}/webhooks/rest/report/{made.token}"
+        return response.json({"link": link, "pdf_link": f"{link}/pdf", "expires_at": made.expires_at.isoformat()},
+                             status=201)
 
     @app.get("/api/me")
     async def me(request: Request) -> HTTPResponse:

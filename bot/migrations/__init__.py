@@ -35,9 +35,9 @@ HERE = Path(__file__).resolve().parent
 # The modules whose declarative ``Base`` holds each schema's tables: what autogenerate and the
 # drift test compare the migrations with. A new store's module belongs here.
 MODELS = {
-    db.BANK: ("bot.accounts.store", "bot.identity.bindings", "bot.identity.otp"),
+    db.BANK: ("bot.accounts.store", "bot.identity.bindings", "bot.identity.otp", "bot.advisory.tables"),
     db.COMPLIANCE: ("bot.compliance.audit", "bot.compliance.risk_profile", "bot.handoff",
-                    "bot.copilot.agents", "bot.copilot.store"),
+                    "bot.copilot.agents", "bot.copilot.store", "bot.console.reviews"),
 }
 _LOCK_CLASS = 0x414E58  # "ANX": the first key of PostgreSQL's two-key advisory locks
 _LOCK_IDS = {db.BANK: 1, db.COMPLIANCE: 2}

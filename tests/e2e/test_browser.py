@@ -3,10 +3,13 @@ servers: typing, sending, seeing the answer. Screenshots are kept in results/scr
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -14,6 +17,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from bot.compliance import rulebook
 from tests.e2e.conftest import customer_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -96,7 +100,36 @@ def test_copilot_page_shows_every_feature_and_records_feedback(servers, browser,
     wait_for(browser, EC.text_to_be_present_in_element((By.ID, "draft-result"), "✗"))
     browser.find_element(By.ID, "refresh-handoffs").click()
     wait_for(browser, EC.text_to_be_present_in_element((By.ID, "handoffs"), "#"))
+    # The customer's holdings: demo-c2 holds a product above C2, flagged for an advisor's review.
+    wait_for(browser, EC.text_to_be_present_in_element((By.ID, "advisory"), "above the customer's level"))
+    browser.find_element(By.ID, "make-report").click()
+    wait_for(browser, EC.presence_of_element_located((By.ID, "report-link")))
+    assert "/webhooks/rest/report/" in browser.find_element(By.ID, "report-link").get_attribute("href")
     browser.save_screenshot(str(SCREENSHOTS / "copilot.png"))
+
+
+@pytest.mark.parametrize("language,ask", [("zh", "请给我生成个人资产配置报告"),
+                                          ("en", "please send me my personal allocation report")])
+def test_the_allocation_report_renders_as_a_page_and_a_pdf(chat_as, browser, tmp_path, language, ask):
+    """Looked at as the customer sees it: the page in Chromium (charts drawn, the warning and the
+    caveat on it) and the PDF rasterised by pdftoppm; the images are kept in results/screenshots/."""
+    [message] = [t for t in chat_as("demo-c4").texts(ask) if "/webhooks/rest/report/" in t]
+    link = re.search(r"(http://[^\s]+/webhooks/rest/report/[A-Za-z0-9_.\-]+)", message).group(1)
+    browser.get(link)
+    charts = browser.find_elements(By.CSS_SELECTOR, "svg")
+    assert len(charts) >= 2 and all(c.size["width"] > 200 and c.size["height"] > 100 for c in charts[:2])
+    page = browser.find_element(By.TAG_NAME, "body").text
+    rules = rulebook.current()
+    assert rules.mandatory_warning[language] in page and rules.past_performance_warning[language] in page
+    browser.save_screenshot(str(SCREENSHOTS / f"allocation_report_{language}.png"))
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(requests.get(f"{link}/pdf", timeout=30).content)
+    for old in SCREENSHOTS.glob(f"allocation_report_{language}_pdf*.png"):
+        old.unlink()
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", str(pdf),
+                    str(SCREENSHOTS / f"allocation_report_{language}_pdf")], check=True, timeout=60)
+    [image] = SCREENSHOTS.glob(f"allocation_report_{language}_pdf*.png")
+    assert image.stat().st_size > 20_000  # a page with text and charts, not a blank one
 
 
 def test_copilot_page_with_a_wrong_agent_key_says_so(servers, browser):

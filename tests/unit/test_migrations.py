@@ -75,7 +75,7 @@ def test_every_store_model_belongs_to_one_schema():
     assert sorted(listed) == sorted(modules)
     names = [t for schema in db.SCHEMAS for t in migrations.target_metadata(schema).tables]
     assert len(names) == len(set(names))
-    assert {t for schema in db.SCHEMAS for t in legacy.TABLES[schema]} == set(names)
+    assert {t for schema in db.SCHEMAS for t in legacy.TABLES[schema]} <= set(names)  # later tables are not legacy
 
 
 @pytest.mark.parametrize("schema", db.SCHEMAS)
@@ -254,15 +254,17 @@ def test_autogenerate_drafts_the_revision_a_model_change_needs(tmp_path, monkeyp
     changed = migrations.target_metadata(db.BANK)
     changed.tables["bank_accounts"].append_column(sqlalchemy.Column("branch", sqlalchemy.String(16)))
     monkeypatch.setattr(migrations, "target_metadata", lambda schema: changed)
+    head = migrations.head(db.BANK)
+    following = f"bank_{int(head.rsplit('_', 1)[1]) + 1:04d}"
     written = Path(migrate.revision(db.BANK, "accounts name their branch", autogenerate=True))
-    assert written.parent == copy / "bank" and written.name == "bank_0002_accounts_name_their_branch.py"
+    assert written.parent == copy / "bank" and written.name == f"{following}_accounts_name_their_branch.py"
     draft = written.read_text()
-    assert "down_revision = 'bank_0001'" in draft and "add_column(sa.Column('branch'" in draft
+    assert f"down_revision = '{head}'" in draft and "add_column(sa.Column('branch'" in draft
     monkeypatch.setattr(migrations, "_scripts", {})
     engine = sqlite_engine(tmp_path / "bank.db")
     migrations.upgrade(engine, db.BANK)
     with engine.connect() as connection:
-        assert migrations.current(connection, db.BANK) == "bank_0002" and drift(connection, db.BANK) == []
+        assert migrations.current(connection, db.BANK) == following and drift(connection, db.BANK) == []
 
 
 def test_the_sql_for_review_creates_every_table(capsys):
