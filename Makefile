@@ -1,6 +1,8 @@
 # Anxin: two commands.
 #   make run   - set up everything that is missing, then run the bot (Ctrl-C stops it)
 #   make test  - set up everything that is missing, then run every test
+#   make cluster - the replicated topology on 127.0.0.1: PostgreSQL, Redis, REPLICAS Rasa
+#                  replicas (default 2) behind HAProxy, action servers, copilot (Ctrl-C stops it)
 # Set-up is incremental: virtual environments are rebuilt only when their requirements
 # change, the Rasa model only when config.yml, domain.yml or data/ change.
 
@@ -31,6 +33,10 @@ CHROMEDRIVER := /usr/bin/chromedriver
 # PostgreSQL's server binaries for the migration tests' throwaway cluster (tests/unit/test_migrations.py).
 PG_CTL := $(firstword $(wildcard /usr/lib/postgresql/*/bin/pg_ctl) /usr/lib/postgresql/15/bin/pg_ctl)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The local replicated topology (make cluster, tests/cluster) runs Debian's HAProxy and Redis.
+HAPROXY := /usr/sbin/haproxy
+REDIS_SERVER := /usr/bin/redis-server
+REPLICAS ?= 2
 
 .PHONY: setup run test lint unit-tests rasa-side-tests story-tests e2e-tests bench audit clean
 
@@ -79,9 +85,31 @@ $(PG_CTL):
 	$(SUDO) apt-get install -y -q postgresql || \
 	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q postgresql; }
 
+# make cluster and the cluster tests run Debian's HAProxy and Redis as child processes on 127.0.0.1
+# (the packages' own services are not used).
+.PHONY: haproxy redis
+haproxy: $(HAPROXY)
+$(HAPROXY):
+	$(SUDO) apt-get install -y -q haproxy || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q haproxy; }
+redis: $(REDIS_SERVER)
+$(REDIS_SERVER):
+	$(SUDO) apt-get install -y -q redis-server || \
+	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q redis-server; }
+
 # make run is the demo: demo customers and the demo sign-in exist (ANXIN_DEMO_MODE=0 turns it off).
 run: setup
 	ANXIN_DEMO_MODE=$${ANXIN_DEMO_MODE:-1} $(ACTIONS_ENV)/bin/python -m bot.servers
+
+# The replicated topology (bot/cluster.py): state in .state/cluster, HAProxy on :5600. Demo mode
+# as in make run.
+.PHONY: cluster cluster-tests
+cluster: setup $(PG_CTL) $(HAPROXY) $(REDIS_SERVER)
+	ANXIN_DEMO_MODE=$${ANXIN_DEMO_MODE:-1} $(ACTIONS_ENV)/bin/python -m bot.cluster --replicas $(REPLICAS)
+
+# Starts its own cluster (temporary state folder, the same ports) and stops it at the end.
+cluster-tests: setup $(PG_CTL) $(HAPROXY) $(REDIS_SERVER)
+	$(ACTIONS_ENV)/bin/python -m pytest -q -p no:cacheprovider tests/cluster
 
 lint: $(ACTIONS_ENV)/.installed
 	$(ACTIONS_ENV)/bin/ruff check bot actions tests bench
@@ -106,7 +134,7 @@ $(PDFTOPPM):
 e2e-tests: setup $(CHROMEDRIVER) $(PDFTOPPM)
 	$(ACTIONS_ENV)/bin/python -m pytest -q tests/e2e
 
-test: setup lint unit-tests rasa-side-tests story-tests e2e-tests
+test: setup lint unit-tests rasa-side-tests story-tests e2e-tests cluster-tests
 	@echo "All test suites passed."
 
 bench: setup

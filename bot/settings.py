@@ -34,12 +34,6 @@ def bank_db_url() -> str:
     return os.environ.get("ANXIN_BANK_DB_URL") or f"sqlite:///{state_dir() / 'bank.db'}"
 
 
-def redis_lock_url() -> str | None:
-    """Redis URL for Rasa's lock store (``ANXIN_REDIS_URL``); unset means in-memory locks,
-    which is right for one Rasa worker and wrong for several."""
-    return os.environ.get("ANXIN_REDIS_URL") or None
-
-
 def action_timeout_seconds() -> float:
     """How long the Rasa server waits for the action server before answering "busy"."""
     return float(os.environ.get("ANXIN_ACTION_TIMEOUT", "8"))

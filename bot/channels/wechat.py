@@ -11,6 +11,13 @@ MsgId (a retry joins the turn already running, never a second one), and the answ
 - otherwise the reply is ``success`` and the whole answer follows through the customer-service
   API (``wechat_api``), with the one shared access_token.
 
+With ``ANXIN_REDIS_URL`` set, several Rasa replicas serve one account: the MsgId's turn is
+claimed, and its delivery decided, in Redis (``shared_state``), so a retry landing on another
+replica joins the first turn (it answers with the same passive reply, or ``success`` while the
+replica running the turn delivers through the API), never a second one; the numbered choices,
+the binding step and the access_token are shared there too. Without it, all of that stays in
+this process.
+
 A handoff is answered with ``transfer_customer_service`` (WeChat routes the follower to staff)
 and the bot's handoff text follows through the API. Quick-reply buttons, which WeChat text
 cannot show, become numbered choices the follower answers with a digit.
@@ -25,7 +32,7 @@ import time
 import unicodedata
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -39,11 +46,13 @@ from bot import metrics, settings
 from bot.channels import wechat_binding as binding_flow
 from bot.channels import wechat_protocol as protocol
 from bot.channels.inbound import InboundError, dialogue_text
+from bot.channels.shared_state import Outcome, RedisError, SharedMemory, TurnClaims, dataclass_memory
 from bot.channels.wechat_api import (
     DEFAULT_API_BASE,
     MAX_MESSAGES_PER_ANSWER,
     AccessTokenHolder,
     CustomerServiceSender,
+    SharedAccessTokenHolder,
 )
 from bot.channels.wechat_binding import BindingFlow
 from bot.compliance import guard
@@ -75,6 +84,7 @@ class Turn:
     task: asyncio.Task
     mode: str | None = None  # None while undecided, then "passive" or "async"
     passive_xml: str | None = None
+    deciding: asyncio.Lock = field(default_factory=asyncio.Lock)  # one decision, however many retries
 
     @property
     def succeeded(self) -> bool:
@@ -179,12 +189,22 @@ class WeChatInput(InputChannel):
 
     def __init__(self, credentials: protocol.Credentials, api_base: str = DEFAULT_API_BASE) -> None:
         self.credentials = credentials
-        self.tokens = AccessTokenHolder(api_base, credentials.app_id, credentials.app_secret)
+        self.turns = TurnMemory()  # this replica's running turns; with Redis, claimed there first
+        shared = settings.redis_url()
+        self.claims = TurnClaims(shared, TURN_MEMORY_SECONDS) if shared else None
+        if shared:
+            self.tokens: AccessTokenHolder = SharedAccessTokenHolder(shared, api_base, credentials.app_id,
+                                                                     credentials.app_secret)
+            self.choices: RecentMemory[list[str]] | SharedMemory[list[str]] = SharedMemory(
+                shared, "choices", CHOICE_MEMORY_SECONDS)
+            steps = dataclass_memory(shared, "binding-step", binding_flow.STEP_SECONDS, binding_flow.Step)
+        else:
+            self.tokens = AccessTokenHolder(api_base, credentials.app_id, credentials.app_secret)
+            self.choices = RecentMemory(CHOICE_MEMORY_SECONDS, MAX_CHOICES_REMEMBERED)
+            steps = RecentMemory(binding_flow.STEP_SECONDS, MAX_CHOICES_REMEMBERED)
         self.sender = CustomerServiceSender(self.tokens)
-        self.turns = TurnMemory()
-        self.choices: RecentMemory[list[str]] = RecentMemory(CHOICE_MEMORY_SECONDS, MAX_CHOICES_REMEMBERED)
         self.by_follower = Limiter(settings.rate_limit("wechat"))
-        self.binding = BindingFlow(TEXTS["binding"], RecentMemory(binding_flow.STEP_SECONDS, MAX_CHOICES_REMEMBERED))
+        self.binding = BindingFlow(TEXTS["binding"], steps)
         self._background: set[asyncio.Task] = set()
         self.wait_seconds = passive_seconds()
 
@@ -256,34 +276,68 @@ class WeChatInput(InputChannel):
     def _deliver_after_deadline(self, openid: str, turn: Turn) -> None:
         self._send_later(openid, turn.task.result().parts if turn.succeeded else [TEXTS["failure"]])
 
-    def _decide_passive(self, callback: protocol.Callback, turn: Turn) -> None:
+    @staticmethod
+    def _proposal(callback: protocol.Callback, turn: Turn) -> Outcome:
+        """Passive when the answer is there, else asynchronous."""
+        if not turn.succeeded:
+            return Outcome("async")
         answer: Answer = turn.task.result()
-        turn.mode = "passive"
-        metrics.WECHAT_DELIVERIES.labels("passive").inc()
         if not answer.parts:
-            turn.passive_xml = None
-        elif answer.handoff:
-            turn.passive_xml = protocol.transfer_reply(callback)
-            self._send_later(callback.openid, answer.parts)
-        else:
-            turn.passive_xml = protocol.text_reply(callback, answer.parts[0])
-            self._send_later(callback.openid, answer.parts[1:])
+            return Outcome("passive")
+        if answer.handoff:
+            return Outcome("passive", protocol.transfer_reply(callback))
+        return Outcome("passive", protocol.text_reply(callback, answer.parts[0]))
+
+    async def _decide(self, callback: protocol.Callback, turn: Turn) -> None:
+        """Decide, once for every delivery of the message on every replica, how the answer goes out;
+        this replica runs the turn, so it sends whatever the passive reply does not carry."""
+        async with turn.deciding:
+            if turn.mode is not None:
+                return
+            outcome = self._proposal(callback, turn)
+            if self.claims is not None:
+                try:
+                    outcome = await self.claims.decide(callback.dedupe_key, outcome)
+                except RedisError as error:  # the retries elsewhere will answer "success": deliver now
+                    logger.error("Redis unreachable (%s): WeChat answer to %s goes through the API",
+                                 error, mask(callback.openid))
+                    outcome = Outcome("async")
+            turn.mode, turn.passive_xml = outcome.mode, outcome.xml
+            metrics.WECHAT_DELIVERIES.labels(outcome.mode).inc()
+            if outcome.mode == "async":
+                turn.task.add_done_callback(lambda _: self._deliver_after_deadline(callback.openid, turn))
+                return
+            answer: Answer = turn.task.result()
+            self._send_later(callback.openid, answer.parts if answer.handoff else answer.parts[1:])
+
+    def _sealed(self, callback: protocol.Callback, xml: str | None, args: dict[str, str]) -> HTTPResponse:
+        if xml is None:
+            return response.text(SUCCESS)
+        sealed = protocol.seal(self.credentials, callback, xml,
+                               args.get("nonce", ""), args.get("timestamp") or str(int(time.time())))
+        return response.text(sealed, content_type="application/xml; charset=utf-8")
 
     async def _reply(self, callback: protocol.Callback, turn: Turn, args: dict[str, str]) -> HTTPResponse:
         if turn.mode is None:
             await asyncio.wait({turn.task}, timeout=self.wait_seconds)
-            if turn.mode is None:
-                if turn.succeeded:
-                    self._decide_passive(callback, turn)
-                else:
-                    turn.mode = "async"
-                    metrics.WECHAT_DELIVERIES.labels("async").inc()
-                    turn.task.add_done_callback(lambda _: self._deliver_after_deadline(callback.openid, turn))
-        if turn.mode == "async" or turn.passive_xml is None:
-            return response.text(SUCCESS)
-        sealed = protocol.seal(self.credentials, callback, turn.passive_xml,
-                               args.get("nonce", ""), args.get("timestamp") or str(int(time.time())))
-        return response.text(sealed, content_type="application/xml; charset=utf-8")
+            await self._decide(callback, turn)
+        return self._sealed(callback, turn.passive_xml if turn.mode == "passive" else None, args)
+
+    async def _join_elsewhere(self, callback: protocol.Callback, args: dict[str, str]) -> HTTPResponse:
+        """A delivery of a message whose turn another replica runs: answer as that turn's
+        delivery was decided; undecided after our own wait, decide "async" (the other replica
+        then delivers through the API)."""
+        assert self.claims is not None
+        key = callback.dedupe_key
+        outcome = await self.claims.wait(key, self.wait_seconds)
+        if outcome is None:
+            outcome = await self.claims.decide(key, Outcome("async"))
+        return self._sealed(callback, outcome.xml if outcome.mode == "passive" else None, args)
+
+    def _busy(self, callback: protocol.Callback, error: Exception, args: dict[str, str]) -> HTTPResponse:
+        logger.error("Redis unreachable (%s): WeChat follower %s told the service is busy", error,
+                     mask(callback.openid))
+        return self._sealed(callback, protocol.text_reply(callback, TEXTS["failure"]), args)
 
     # -- HTTP -----------------------------------------------------------------------------
 
@@ -322,6 +376,12 @@ class WeChatInput(InputChannel):
                 logger.warning("Refused a WeChat callback: %s", error.message)
                 return response.text(error.message, status=error.status)
             turn = self.turns.get(callback.dedupe_key)
+            if turn is None and self.claims is not None:  # another replica may have it
+                try:
+                    if not await self.claims.claim(callback.dedupe_key):
+                        return await self._join_elsewhere(callback, args)
+                except RedisError as error:
+                    return self._busy(callback, error, args)
             if turn is None:  # the first delivery; retries find it and join
                 task = asyncio.get_running_loop().create_task(self._answer(callback, on_new_message))
                 turn = Turn(task)

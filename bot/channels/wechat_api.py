@@ -2,10 +2,12 @@
 
 One ``AccessTokenHolder`` per process: WeChat caps token fetches per day and retires the old
 token a few minutes after a new fetch, so every sender must share one token, refreshed before
-it expires and re-fetched once when WeChat says it is invalid. Non-blocking (aiohttp), because
-it runs inside the Rasa server's event loop. A message WeChat refuses for good (the 48-hour
-window closed, the quota used up) is written to ``<state>/wechat_undelivered.jsonl`` so staff
-can follow up: nothing is silently lost.
+it expires and re-fetched once when WeChat says it is invalid. Several replicas share it through
+Redis (``SharedAccessTokenHolder``, with ``ANXIN_REDIS_URL``): the token is kept there with its
+expiry, and one replica at a time refreshes it under a Redis lock, so one fetch serves them all.
+Non-blocking (aiohttp), because it runs inside the Rasa server's event loop. A message WeChat
+refuses for good (the 48-hour window closed, the quota used up) is written to
+``<state>/wechat_undelivered.jsonl`` so staff can follow up: nothing is silently lost.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import aiohttp
 
 from bot import settings
+from bot.channels.shared_state import async_client
 from bot.compliance.masking import mask
 
 logger = logging.getLogger(__name__)
@@ -58,7 +61,7 @@ class AccessTokenHolder:
             assert self._token is not None
             return self._token
 
-    def invalidate(self, token: str) -> None:
+    async def invalidate(self, token: str) -> None:
         """WeChat rejected ``token``; the next ``get`` fetches a new one (unless already done)."""
         if self._token == token:
             self._token = None
@@ -120,7 +123,7 @@ class CustomerServiceSender:
             if errcode == 0:
                 return
             if errcode in TOKEN_ERRORS and not refreshed:
-                self.tokens.invalidate(token)
+                await self.tokens.invalidate(token)
                 refreshed = True
                 continue
             if errcode in BUSY_ERRORS and delay is not None:
@@ -141,3 +144,45 @@ def record_undelivered(openid: str, parts: list[str], reason: str) -> None:
                        "reason": reason, "parts": parts}, ensure_ascii=False)
     with path.open("a", encoding="utf-8") as file:
         file.write(line + "\n")
+
+
+class SharedAccessTokenHolder(AccessTokenHolder):
+    """The access_token in Redis for every replica: read from there; missing, expiring or
+    rejected, one replica (holding the Redis lock ``anxin:wechat:token:<appid>:lock``) fetches it and stores it
+    with its expiry while the others wait for the lock and then read the new one. Redis down:
+    ``get`` raises, and the sender keeps the answer in the undelivered file."""
+
+    LOCK_SECONDS = 30  # longer than a fetch can take (aiohttp's timeout is 10 s)
+
+    def __init__(self, redis_url: str, api_base: str, app_id: str, app_secret: str) -> None:
+        super().__init__(api_base, app_id, app_secret)
+        self.redis_url = redis_url
+        self.key = f"anxin:wechat:token:{app_id}"
+
+    async def get(self, session: aiohttp.ClientSession) -> str:
+        client = async_client(self.redis_url)
+        token = await client.get(self.key)
+        if token:
+            return token
+        async with self._lock:  # one waiter per process on the Redis lock
+            lock = client.lock(f"{self.key}:lock", timeout=self.LOCK_SECONDS, blocking_timeout=self.LOCK_SECONDS)
+            async with lock:
+                token = await client.get(self.key)
+                if token:
+                    return token
+                await self._fetch(session)
+                assert self._token is not None
+                lifetime = int(self._expires_at - self.clock() - REFRESH_MARGIN_SECONDS)
+                await client.set(self.key, self._token, ex=max(60, lifetime))
+                return self._token
+
+    async def invalidate(self, token: str) -> None:
+        """WeChat rejected ``token``: drop it from Redis unless another replica already replaced it."""
+        await async_client(self.redis_url).eval(_DELETE_IF_EQUAL, 1, self.key, token)
+
+
+# Compare-and-delete in one step: a token another replica just stored is never dropped by mistake.
+_DELETE_IF_EQUAL = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""

@@ -5,9 +5,10 @@ The follower sends "绑定"/"bind", then the mobile number registered with the b
 six-digit code the bank texted to that number. The answer to a phone number is the same
 whether or not it is registered (nobody can probe which numbers are customers), the code
 is checked at most three times (bot.identity.otp), and bindings and unbindings are stored
-(bot.identity.bindings) and audited with the OpenID masked. The step a follower is at is
-kept in memory for a few minutes: a follower's callbacks reach the same replica (the load
-balancer hashes on the OpenID), and a lost step only means sending "绑定" again.
+(bot.identity.bindings) and audited with the OpenID masked. The step a follower is at is kept
+for a few minutes in the store the WeChat channel gives (``steps``: Redis with ``ANXIN_REDIS_URL``,
+shared by every replica, so the next callback may land on any of them; else this process's
+memory); a lost step only means sending "绑定" again.
 """
 
 from __future__ import annotations
