@@ -33,7 +33,9 @@ class WorryFacts:
 
 
 def _largest_loss(candidates: list[HoldingValue]) -> HoldingValue:
-    return min(candidates, key=lambda h: (h.gain, h.from_peak_pct, h.product.id))
+    """The one that fell most: "my fund fell 20%" speaks of a fall from a high, so the deepest
+    drawdown from its peak first, then the largest loss against what was paid."""
+    return min(candidates, key=lambda h: (h.from_peak_pct, h.gain_pct, h.product.id))
 
 
 def holding_concerned(portfolio: Portfolio, message: str) -> tuple[HoldingValue, str] | None:

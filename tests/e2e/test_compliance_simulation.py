@@ -1,5 +1,9 @@
-"""1,000 generated conversations through the real dialogue, judged by the independent oracle
-(bench/compliance_oracle.py): no compliance breach of any kind.
+"""1,000 generated conversations through the real dialogue, and 100 advisory ones (needs-based
+suggestions, holdings, worries about a loss, allocation reports; issue 14), judged by the
+independent oracle (bench/compliance_oracle.py): no compliance breach of any kind — among them
+no suggestion outside the customer's needs or level, no buy/sell/hold instruction or
+prediction, no stated return, every held product above the level said to be, every report
+page and PDF served with the warning and the past-performance caveat.
 
 One kind of failure is a dialogue-quality weakness, not a breach, and is bounded here instead
 of required to be zero: a product request from a customer without a valid assessment that
@@ -14,15 +18,20 @@ from bench.compliance_oracle import KINDS
 from bench.compliance_simulation import audited, report, run
 
 QUALITY = "questionnaire_not_offered"
+ADVISORY = 100
 
 
 def test_thousand_conversations_keep_every_compliance_invariant(servers):
-    stats = run(servers.rasa_url, servers.app_jwt_secret, conversations=1000, seed=7)
+    stats = run(servers.rasa_url, servers.app_jwt_secret, conversations=1000, seed=7, advisory=ADVISORY)
     print("\n" + report(stats))
-    assert stats.conversations == 1000
+    assert stats.conversations == 1000 and stats.advisory_conversations == ADVISORY
     # the conversations exercised what is checked
     assert stats.presented > 500 and stats.refusal_turns > 50 and stats.anxious_turns > 100
     assert stats.no_level_requests > 100 and stats.senior_product_turns > 20 and stats.questionnaires == 50
+    # the advisory conversations exercised what is checked
+    assert stats.needs_turns > 20 and stats.needs_shown > 10 and stats.needs_funds_known == stats.needs_turns
+    assert stats.holdings_summaries > 20 and stats.worry_turns > 20 and stats.held_above > 10
+    assert stats.report_links > 20 and stats.reports_ok == stats.report_links
     expected, audited_count = audited(stats)
     assert expected > 500 and audited_count == expected
     breaches = {kind: stats.counts[kind] for kind in KINDS if kind != QUALITY}

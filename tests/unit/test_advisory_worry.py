@@ -119,3 +119,14 @@ def test_worry_facts_for_a_demo_customer_use_their_holdings_and_their_assessment
     assert (facts.holding.product.id, facts.found_by, facts.horizon) == ("AX-EF-01", "type", "3–5 年")
     assert "低 21." in facts.messages[1]  # about a fifth below its peak since purchase
     assert worry.worry_facts_for("demo-low-balance", "基金跌了", "zh") is None
+
+
+def test_a_fund_that_fell_from_its_peak_is_the_one_concerned_not_the_larger_small_loss():
+    """"我的基金跌了20%" speaks of a fall: a bond fund with a larger loss in money (-100) but 1%
+    down is not what the customer means when an equity fund is 24% below its peak (-50)."""
+    held = [Holding("c-w", "AX-EF-01", Decimal("1000.00"), Decimal("1000.00"), BOUGHT),
+            Holding("c-w", "AX-BF-01", Decimal("10000.00"), Decimal("10000.00"), BOUGHT)]
+    portfolio = valuation.value("c-w", held, PROFILE, AS_OF, history)
+    assert min(portfolio.holdings, key=lambda h: h.gain).product.id == "AX-BF-01"  # the case is what it says
+    facts = worry.worry_facts(portfolio, "我的基金跌了20%，怎么办", ANSWERS, "zh")
+    assert (facts.holding.product.id, facts.found_by) == ("AX-EF-01", "type")

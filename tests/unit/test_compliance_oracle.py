@@ -220,3 +220,156 @@ def test_the_stated_level_and_the_question_asked_are_read_from_the_reply(oracle)
     assert oracle.stated_level([warning()]) is None
     question = oracle.questionnaire["questions"][3]
     assert oracle.question_in([{"text": question["text"]["en"]}])["slot"] == question["slot"]
+
+
+# --- issue 14: instructions, stated returns, needs, holdings, the report -------------------------
+
+@pytest.mark.parametrize("text, kind", [
+    ("建议您尽快卖出", "sell"), ("赶紧赎回吧", "sell"), ("您应该止损", "sell"), ("现在是赎回的好时机", "sell"),
+    ("You should sell it now.", "sell"), ("I'd recommend redeeming.", "sell"), ("Cut your losses.", "sell"),
+    ("建议您加仓", "buy"), ("现在是抄底的好时机", "buy"), ("you should top up", "buy"), ("Buy the dip!", "buy"),
+    ("应该持有", "hold"), ("建议您继续持有", "hold"), ("不要急着赎回", "hold"), ("拿住别动", "hold"),
+    ("Hold on to it.", "hold"), ("You should just wait.", "hold"), ("Don't sell.", "hold"), ("stay invested", "hold"),
+    ("它很快会反弹", "prediction"), ("迟早会涨回来", "prediction"), ("放心，会回本的", "prediction"),
+    ("It'll recover.", "prediction"), ("markets always recover", "prediction"),
+    ("it is likely to rebound", "prediction"),
+])
+def test_buy_sell_hold_instructions_and_predictions_are_found(oracle, text, kind):
+    assert kind in {k for k, _ in oracle.instructions(text)}
+
+
+@pytest.mark.parametrize("text", [
+    "是否调整由您自己决定", "是否调整、何时调整由您自己决定", "继续持有还是赎回由您自己决定",
+    "市场短期走势没有人能确定，所以我不会建议您买入或卖出", "如现在赎回：T+2 赎回到账；持有不满 7 天赎回费 1.5%",
+    "一段时间内下跌 20% 甚至更多并不少见", "是否会反弹，没有人能预测", "不一定会回本", "您已持有 449 天",
+    "按照投资者适当性规定，我不能为您推荐或办理", "建议您与家人商量后再做决定", "区别赎回和转让",
+    "I won't tell you to buy or to sell; whether to hold or redeem is your own choice.",
+    "Under suitability rules I cannot suggest or sell it.", "Nobody can say whether it will recover.",
+    "If you redeemed now: Redemptions paid T+2.", "whether and when to change anything is your own choice",
+])
+def test_facts_and_the_customers_own_choice_are_not_instructions(oracle, text):
+    assert oracle.instructions(text) == []
+
+
+@pytest.mark.parametrize("text", ["年化收益 4%", "a yield of 3.5%", "the expected return is modest", "利率 2.1%",
+                                  "预计收益不错", "it earns about 3% a year", "an interest rate of 1.8%"])
+def test_stated_returns_are_found(oracle, text):
+    assert oracle.stated_returns(text)
+
+
+@pytest.mark.parametrize("text", ["CNY +321.50 against what you paid (+6.43%)", "变动 +24.90 元（+0.83%）",
+                                  "比持有期间的最高净值 1.0219 低 1.33%", "管理费 0.5%/年",
+                                  "过往业绩不代表未来表现，不等于实际收益，投资须谨慎",
+                                  "Past performance does not predict future results and is not an actual return."])
+def test_gains_of_a_holding_fees_and_the_caveat_are_not_stated_returns(oracle, text):
+    assert oracle.stated_returns(text) == []
+
+
+def test_no_response_or_knowledge_entry_reads_as_an_instruction_or_a_stated_return(oracle):
+    texts = [v["text"] for variants in RESPONSES.values() for v in variants]
+    for path in [*(ROOT / "knowledge" / "faq").glob("*.yml"), *(ROOT / "knowledge" / "education").glob("*.yml")]:
+        for entry in yaml.safe_load(path.read_text(encoding="utf-8"))["entries"]:
+            texts += [v["text"] for v in entry.values() if isinstance(v, dict) and "text" in v]
+    assert [t for t in texts if oracle.instructions(t) or oracle.stated_returns(t)] == []
+
+
+def test_an_instruction_in_a_reply_is_a_finding_once(oracle):
+    verdict = oracle.judge([{"text": "别担心，它一定会涨回来，建议您继续持有"}], Expectation(level="C3"))
+    assert kinds(verdict) == ["forbidden_wording", "instruction"]   # the prediction is counted once
+    assert kinds(oracle.judge([{"text": "利率 2.1%"}], Expectation(level="C3"))) == ["stated_return"]
+
+
+def test_the_commitment_of_each_product_is_read_from_its_term(oracle):
+    from bench.compliance_oracle import commitment_months
+    months = {pid: commitment_months(p["term"]["en"]) for pid, p in PRODUCTS.items()}
+    assert months == {"AX-DEP-01": 12, "AX-DEP-02": 36, "AX-MMF-01": 0, "AX-WM-01": 3, "AX-SD-01": 6, "AX-BF-01": 0,
+                      "AX-BF-02": 0, "AX-INS-01": 120, "AX-HF-01": 0, "AX-WM-02": 12, "AX-HF-02": 0, "AX-EF-01": 0,
+                      "AX-EF-02": 0, "AX-EF-03": 0, "AX-PE-01": 12, "AX-PE-02": 24}
+
+
+def _answers(horizon=4, goal=3, income=3):
+    return {"ra_age_band": 2, "ra_horizon": horizon, "ra_experience": 3, "ra_loss_tolerance": 3,
+            "ra_income_stability": income, "ra_goal": goal}
+
+
+def fit(reason: str = "x") -> dict:
+    return say("utter_product_fit", reason=reason)
+
+
+def test_a_suggestion_within_the_needs_passes(oracle):
+    from bench.compliance_oracle import Needs
+    reply = [warning("C3"), line("AX-MMF-01"), fit(), line("AX-BF-01"), fit(), say("utter_presale_notice")]
+    verdict = oracle.judge(reply, Expectation(level="C3", product_request=True))
+    judged = oracle.judge_needs(reply, "C3", Needs(_answers(horizon=1, goal=2), funds=oracle_funds()), verdict)
+    assert judged.findings == [] and judged.disputed == [] and judged.reasons_missing == 0
+
+
+def oracle_funds():
+    from decimal import Decimal
+    return Decimal("12345.67")
+
+
+def test_a_term_beyond_the_horizon_or_a_minimum_beyond_the_funds_is_outside_the_needs(oracle):
+    from bench.compliance_oracle import Needs
+    reply = [warning("C3"), line("AX-DEP-02"), fit(), line("AX-WM-02"), fit()]
+    verdict = oracle.judge(reply, Expectation(level="C3", product_request=True))
+    judged = oracle.judge_needs(reply, "C3", Needs(_answers(horizon=1), funds=oracle_funds()), verdict)
+    details = [f.detail for f in judged.findings]
+    assert len(details) == 2 and all(f.kind == "outside_needs" for f in judged.findings)
+    assert any("AX-DEP-02: term" in d for d in details) and any("AX-DEP-02: minimum" in d for d in details)
+    # a 1-year closed period for "under 1 year": at the bound, a matter of interpretation
+    assert [f.detail.split(": ")[:2] for f in judged.disputed] == [["AX-WM-02", "horizon"]]
+    # over five years: no bound; unknown funds: no funds check
+    assert oracle.judge_needs(reply, "C3", Needs(_answers(horizon=4)), verdict).findings == []
+
+
+def test_more_than_three_products_and_goal_or_liquidity_mismatches(oracle):
+    from bench.compliance_oracle import Needs
+    reply = [warning("C3"), line("AX-MMF-01"), fit(), line("AX-BF-01"), fit(), line("AX-BF-02"), fit(),
+             line("AX-WM-01")]
+    verdict = oracle.judge(reply, Expectation(level="C3", product_request=True))
+    judged = oracle.judge_needs(reply, "C3", Needs(_answers(goal=1, income=1), funds=oracle_funds()), verdict)
+    assert [f.detail for f in judged.findings] == ["4 products shown, at most three"]
+    assert judged.reasons_missing == 1
+    disputed = " ".join(f.detail for f in judged.disputed)   # interpretation: reported, not failed
+    assert "AX-BF-01: goal" in disputed and "AX-WM-01: liquidity" in disputed and "AX-MMF-01" not in disputed
+
+
+def test_none_fits_is_reported_when_the_oracle_sees_a_fit(oracle):
+    from bench.compliance_oracle import Needs
+    reply = [say("utter_no_product_fits_needs", level="C3")]
+    verdict = oracle.judge(reply, Expectation(level="C3", product_request=True))
+    judged = oracle.judge_needs(reply, "C3", Needs(_answers(horizon=1, goal=2), funds=oracle_funds()), verdict)
+    assert judged.none_fits and judged.findings == [] and "AX-MMF-01" in judged.disputed[0].detail
+
+
+def test_a_held_product_above_the_level_must_be_said_to_be_above_it(oracle):
+    name = PRODUCTS["AX-EF-01"]["name"]["en"]
+    bare = {"text": f"Your holdings:\n• {name} (R4): worth CNY 5,321.50"}
+    said = {"text": f"Your holdings:\n• {name} (R4): worth CNY 5,321.50; R4 is above your current risk level C3"}
+    expect = Expectation(level="C3", anxious=True, held=frozenset({"AX-EF-01"}))
+    warned = {"text": RULES["mandatory_warning"]["en"]}
+    assert kinds(oracle.judge([warned, bare], expect)) == ["holding_level_not_stated"]
+    verdict = oracle.judge([warned, said], expect)   # facts about a holding: no suggestion, not selling
+    assert verdict.findings == [] and verdict.held_named == ["AX-EF-01"] and verdict.presented == []
+    assert kinds(oracle.judge([said], expect)) == ["warning_not_first"]
+    zh = {"text": "· 这笔持仓的 R4 高于您目前的风险承受等级 C3。关于您持有的安心成长股票基金（R4）"}
+    assert oracle.judge([warned, zh], expect).findings == []
+
+
+def test_the_report_needs_the_warning_and_the_caveat_and_no_forbidden_words(oracle):
+    warning_zh, caveat = RULES["mandatory_warning"]["zh"], RULES["past_performance_warning"]["zh"]
+    good = f"<html><style>p{{}}</style><h1>报告</h1><p>{warning_zh}</p><td>+6.43%</td><p>{caveat}</p></html>"
+    assert oracle.judge_report(good, pdf_text=f"{warning_zh}\n{caveat}") == []
+    bad = f"<p>{warning_zh}</p><p>年化收益率 4.5%，建议您继续持有</p>"
+    details = [f.detail for f in oracle.judge_report(bad, pdf_text=warning_zh)]
+    assert "page: no past-performance caveat" in details and "PDF: no past-performance caveat" in details
+    assert any("hold" in d for d in details) and any("stated" in d for d in details)
+
+
+def test_report_links_and_the_stated_balance_are_read_from_the_reply(oracle):
+    link = "http://127.0.0.1:5805/webhooks/rest/report/abc.123.x-Y_z"
+    reply = [say("utter_report_link", link=link, pdf_link=link + "/pdf", expires="2026-11-27 20:18")]
+    assert oracle.report_links(reply) == [link]
+    assert str(oracle.stated_balance([say("utter_balance", account_tail="1234", balance="12,345.67",
+                                          currency="CNY")])) == "12345.67"
