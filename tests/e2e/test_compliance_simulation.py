@@ -1,4 +1,4 @@
-"""1,000 generated conversations through the real dialogue, and 100 advisory ones (needs-based
+"""600 generated conversations through the real dialogue, and 100 advisory ones (needs-based
 suggestions, holdings, worries about a loss, allocation reports; issue 14), judged by the
 independent oracle (bench/compliance_oracle.py): no compliance breach of any kind — among them
 no suggestion outside the customer's needs or level, no buy/sell/hold instruction or
@@ -12,6 +12,9 @@ balance question; no product is shown). It was 55 / 459 at first, 8 / 459 after 
 examples (2026-11-24); the bench (`python -m bench.compliance_simulation`) still counts it as
 a failure and exits 1. The bound is loose so that another machine's NLU training does not
 decide the test; it catches a regression to the first state.
+
+600 here to keep `make test` near its 20-minute budget; the bench runs 1,000 (and 200 advisory)
+with the same judge, and its figures are the ones reported.
 """
 
 from bench.compliance_oracle import KINDS
@@ -19,21 +22,22 @@ from bench.compliance_simulation import audited, report, run
 
 QUALITY = "questionnaire_not_offered"
 ADVISORY = 100
+CONVERSATIONS = 600
 
 
-def test_thousand_conversations_keep_every_compliance_invariant(servers):
-    stats = run(servers.rasa_url, servers.app_jwt_secret, conversations=1000, seed=7, advisory=ADVISORY)
+def test_generated_conversations_keep_every_compliance_invariant(servers):
+    stats = run(servers.rasa_url, servers.app_jwt_secret, conversations=CONVERSATIONS, seed=7, advisory=ADVISORY)
     print("\n" + report(stats))
-    assert stats.conversations == 1000 and stats.advisory_conversations == ADVISORY
+    assert stats.conversations == CONVERSATIONS and stats.advisory_conversations == ADVISORY
     # the conversations exercised what is checked
-    assert stats.presented > 500 and stats.refusal_turns > 50 and stats.anxious_turns > 100
-    assert stats.no_level_requests > 100 and stats.senior_product_turns > 20 and stats.questionnaires == 50
+    assert stats.presented > 300 and stats.refusal_turns > 30 and stats.anxious_turns > 60
+    assert stats.no_level_requests > 60 and stats.senior_product_turns > 12 and stats.questionnaires == 30
     # the advisory conversations exercised what is checked
     assert stats.needs_turns > 20 and stats.needs_shown > 10 and stats.needs_funds_known == stats.needs_turns
     assert stats.holdings_summaries > 20 and stats.worry_turns > 20 and stats.held_above > 10
     assert stats.report_links > 20 and stats.reports_ok == stats.report_links
     expected, audited_count = audited(stats)
-    assert expected > 500 and audited_count == expected
+    assert expected > 300 and audited_count == expected
     breaches = {kind: stats.counts[kind] for kind in KINDS if kind != QUALITY}
     assert breaches == dict.fromkeys(breaches, 0), report(stats, listed=40)
     assert stats.counts[QUALITY] <= 0.05 * stats.no_level_requests, report(stats, listed=40)
