@@ -10,9 +10,10 @@ itself imports to load this project — the policy and NLU component of config.y
 
 from __future__ import annotations
 
-from bot.rasa_ext import compliance_hook, never_silent
+from bot.rasa_ext import compliance_hook, never_silent, speed
 
 
 def install() -> None:
     compliance_hook.install()
     never_silent.install()
+    speed.install()  # endpoints.yml's selective domain needs its digest protocol (bot/rasa_ext/speed.py)

@@ -183,8 +183,9 @@ def main() -> None:
     logs.configure(PROCESS, fmt)  # first: warnings raised while Rasa is imported are records too
     if fmt == "json":  # TensorFlow's C++ INFO/WARNING lines bypass logging (Rasa sets the same, later)
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from bot.rasa_ext import action_fallback, action_validation, processor_patches
+    from bot.rasa_ext import action_fallback, action_validation, processor_patches, speed
 
+    speed.install()  # selective domain, kept action-server connections (bot/rasa_ext/speed.py)
     action_fallback.install()
     action_validation.install()
     processor_patches.install()

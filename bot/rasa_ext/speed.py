@@ -1,0 +1,156 @@
+"""Less work per turn in the Rasa server, found by profiling it under load (bench/load_profile.py).
+Installed by the launcher (``bot.rasa_ext.server``); each change is idempotent and keeps what
+Rasa does, only cheaper:
+
+- **Selective domain** (Rasa's load-testing guidelines; ``enable_selective_domain: true`` under
+  ``action_endpoint`` in endpoints.yml): an action call carries the domain's digest instead of the
+  27 kB domain. Rasa 3.6 omits the domain but sends no digest, and rasa-sdk 3.21 then answers
+  449 ("send the domain") to every call; here each call carries ``domain_digest`` and, on a 449,
+  is sent once more with the domain, which the action server (each worker) then keeps until the
+  digest changes (a new model). Actions see the same domain as before. An action listed with
+  ``send_domain: true`` in domain.yml still gets it every time (Rasa's own rule).
+- **One HTTP client session per endpoint**: Rasa opens a new aiohttp session, so a new TCP
+  connection, for every action call; here the session (and its keep-alive connections) is kept
+  per endpoint and event loop. Same headers, authentication and time-out as Rasa's.
+- **Event classes by name looked up once**: deserialising an event (every event of the tracker,
+  on every load from the tracker store) walked all Event subclasses to find its class.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import hashlib
+import json
+import logging
+import weakref
+from typing import Any
+
+logger = logging.getLogger(__name__)
+DOMAIN_RETRY_STATUS = 449  # rasa-sdk: "the digest is unknown here, send the domain"
+KEEPALIVE_SECONDS = 5.0  # the action server keeps connections 120 s (rasa-sdk's default)
+
+# The domain the current action call left out (set while its request body is built).
+_omitted_domain: contextvars.ContextVar[dict | None] = contextvars.ContextVar("anxin_omitted_domain", default=None)
+_domains: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Domain -> (digest, as_dict())
+
+
+def _domain_digest(domain: Any) -> tuple[str, dict]:
+    try:
+        return _domains[domain]
+    except (KeyError, TypeError):
+        pass
+    as_dict = domain.as_dict()
+    digest = hashlib.sha256(json.dumps(as_dict, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+    try:
+        _domains[domain] = (digest, as_dict)
+    except TypeError:
+        pass
+    return digest, as_dict
+
+
+def install_selective_domain() -> None:
+    from rasa.core.actions.action import RemoteAction
+    from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+
+    if getattr(RemoteAction._action_call_format, "_anxin_speed", False):
+        return
+    original_format = RemoteAction._action_call_format
+    original_request = EndpointConfig.request
+
+    def action_call_format(self: RemoteAction, tracker: Any, domain: Any) -> dict[str, Any]:
+        body = original_format(self, tracker, domain)
+        _omitted_domain.set(None)
+        if self._is_selective_domain_enabled() and domain is not None:
+            digest, as_dict = _domain_digest(domain)
+            body["domain_digest"] = digest
+            if "domain" not in body:
+                _omitted_domain.set(as_dict)
+        return body
+
+    async def request(self: EndpointConfig, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await original_request(self, *args, **kwargs)
+        except ClientResponseError as error:
+            body = kwargs.get("json")
+            domain = _omitted_domain.get()
+            if (error.status != DOMAIN_RETRY_STATUS or domain is None or not isinstance(body, dict)
+                    or "domain_digest" not in body or "domain" in body):
+                raise
+            logger.debug("Action server asked for the domain (digest %s); sending it", body["domain_digest"])
+            return await original_request(self, *args, **{**kwargs, "json": {**body, "domain": domain}})
+
+    action_call_format._anxin_speed = True  # type: ignore[attr-defined]
+    request._anxin_speed = True  # type: ignore[attr-defined]
+    RemoteAction._action_call_format = action_call_format  # type: ignore[method-assign]
+    EndpointConfig.request = request  # type: ignore[method-assign]
+
+
+class _KeptSession:
+    """``async with`` over a kept session: entering lends it, leaving does not close it."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> Any:
+        return self.session
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+def install_kept_sessions() -> None:
+    import aiohttp
+    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
+
+    if getattr(EndpointConfig.session, "_anxin_speed", False):
+        return
+    kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # event loop -> {endpoint id: (endpoint, session)}
+
+    def session(self: EndpointConfig) -> Any:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return _unkept(self)
+        sessions = kept.setdefault(loop, {})
+        entry = sessions.get(id(self))
+        if entry is None or entry[0] is not self or entry[1].closed:
+            # Rasa's own session (headers, authentication, time-out), with kept connections
+            auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) \
+                if self.basic_auth else None
+            fresh = aiohttp.ClientSession(headers=self.headers, auth=auth,
+                                          timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                                          connector=aiohttp.TCPConnector(keepalive_timeout=KEEPALIVE_SECONDS))
+            entry = sessions[id(self)] = (self, fresh)
+        return _KeptSession(entry[1])
+
+    _unkept = EndpointConfig.session
+    session._anxin_speed = True  # type: ignore[attr-defined]
+    EndpointConfig.session = session  # type: ignore[method-assign]
+
+
+def install_event_class_cache() -> None:
+    import rasa.shared.utils.common
+    from rasa.shared.core.events import Event
+
+    if getattr(Event.resolve_by_type, "_anxin_speed", False):
+        return
+    original = Event.resolve_by_type
+    by_name: dict[str, type] = {}
+
+    def resolve_by_type(type_name: str, default: Any = None) -> Any:
+        cls = by_name.get(type_name)
+        if cls is None:
+            for candidate in rasa.shared.utils.common.all_subclasses(Event):  # as Rasa: first match wins
+                by_name.setdefault(candidate.type_name, candidate)
+            cls = by_name.get(type_name)
+        return cls if cls is not None else original(type_name, default)
+
+    resolve_by_type._anxin_speed = True  # type: ignore[attr-defined]
+    Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]
+
+
+def install() -> None:
+    install_selective_domain()
+    install_kept_sessions()
+    install_event_class_cache()
