@@ -148,6 +148,7 @@ bench: setup
 	$(ACTIONS_ENV)/bin/python -m bench.compliance_simulation
 	$(ACTIONS_ENV)/bin/python -m bench.empathy
 	$(ACTIONS_ENV)/bin/python -m bench.hard_conversations
+	$(ACTIONS_ENV)/bin/python -m bench.load
 
 audit: $(ACTIONS_ENV)/.installed
 	@test -n "$(CUSTOMER)" || { echo "usage: make audit CUSTOMER=<customer id>"; exit 1; }
