@@ -227,6 +227,13 @@ def redis_timeout_seconds() -> float:
     return float(os.environ.get("ANXIN_REDIS_TIMEOUT", "1"))
 
 
+def tracker_cache_conversations() -> int:
+    """How many conversations' events each Rasa process keeps in memory between turns
+    (``ANXIN_TRACKER_CACHE``, default 2,000; 0 reads every event from the database each turn,
+    as Rasa does). See bot/rasa_ext/tracker_cache.py."""
+    return max(0, int(os.environ.get("ANXIN_TRACKER_CACHE", "2000")))
+
+
 def public_url() -> str:
     """The address customers reach the Rasa server at, for links the bot sends (an allocation
     report): ``ANXIN_PUBLIC_URL`` (e.g. ``https://chat.bank.example``), else the Rasa server's own

@@ -14,6 +14,9 @@ Rasa does, only cheaper:
   per endpoint and event loop. Same headers, authentication and time-out as Rasa's.
 - **Event classes by name looked up once**: deserialising an event (every event of the tracker,
   on every load from the tracker store) walked all Event subclasses to find its class.
+- **Dialogue states extended, not recomputed** (bot/rasa_ext/incremental_states.py), and a
+  conversation's events read once, then only its new rows (bot/rasa_ext/tracker_cache.py, in
+  the tracker store): the two parts of a turn that grew with the conversation's length.
 """
 
 from __future__ import annotations
@@ -151,6 +154,9 @@ def install_event_class_cache() -> None:
 
 
 def install() -> None:
+    from bot.rasa_ext import incremental_states
+
     install_selective_domain()
     install_kept_sessions()
     install_event_class_cache()
+    incremental_states.install()

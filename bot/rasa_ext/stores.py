@@ -33,13 +33,14 @@ from rasa.core.lock_store import InMemoryLockStore, LockError, LockStore, RedisL
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, func
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 from bot import db, settings
 from bot.compliance.masking import mask_event
 from bot.rasa_ext import processor_patches
+from bot.rasa_ext.tracker_cache import TrackerEventCache, row
 
 # Rasa imports this module for endpoints.yml's tracker and lock stores, so a plain `rasa run`
 # installs the compliance guard (and never_silent) too, before the first message.
@@ -48,7 +49,8 @@ processor_patches.install()
 
 class UrlSQLTrackerStore(SQLTrackerStore):
     """``SQLTrackerStore`` whose database is one SQLAlchemy URL (default: SQLite in the state
-    folder), and which stores every event with ID-card, bank-card and phone numbers masked."""
+    folder), which stores every event with ID-card, bank-card and phone numbers masked, and
+    which reads only a conversation's new rows on its next turn (``TrackerEventCache``)."""
 
     def __init__(self, domain: Any = None, host: Any = None, event_broker: Any = None,
                  url: str | None = None, **kwargs: Any) -> None:
@@ -73,6 +75,30 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         # Conversation logs on SQLite: WAL + synchronous=NORMAL saves ~50-90 ms per turn of
         # fsyncs (measured); the last turns may be lost on power loss, the file never corrupts.
         db.use_wal(self.engine, synchronous="NORMAL")
+        self.event_cache = TrackerEventCache(settings.tracker_cache_conversations())
+
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
+        """Rasa's ``_retrieve``, with the latest session's events read through the cache."""
+        if fetch_events_from_all_sessions or not self.domain:
+            return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+        SQLEvent = self.SQLEvent
+        with self.session_scope() as session:
+            def rows_after(last_id: int) -> list:
+                return session.query(SQLEvent.id, SQLEvent.type_name, SQLEvent.data).filter(
+                    SQLEvent.sender_id == sender_id, SQLEvent.id > last_id).order_by(SQLEvent.id).all()
+
+            def count_up_to(last_id: int) -> int:
+                return session.query(func.count(SQLEvent.id)).filter(
+                    SQLEvent.sender_id == sender_id, SQLEvent.id <= last_id).scalar()
+
+            def read_session() -> list:
+                return [row(e) for e in self._event_query(session, sender_id, fetch_events_from_all_sessions=False)]
+
+            events = self.event_cache.events(sender_id, rows_after=rows_after, count_up_to=count_up_to,
+                                             read_session=read_session)
+        if not events:
+            return None
+        return DialogueStateTracker.from_events(sender_id, events, self.domain.slots)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Rasa's ``SQLTrackerStore.save`` with each event masked (``mask_event``) on its way in."""

@@ -60,3 +60,92 @@ def test_personal_numbers_are_masked_in_what_the_tracker_store_keeps(tmp_path, m
     assert pending["key"] in raw  # structured slot values (the idempotency key) are kept as they are
     loaded = asyncio.run(UrlSQLTrackerStore(domain=Domain.empty()).retrieve("customer-2"))
     assert loaded.latest_message.text.startswith("我的身份证**************1234")
+
+
+# -- the tracker cache: a turn reads only new rows, and gets what Rasa's own store would give --
+
+def _rasa_reference(db_path):
+    """Rasa's own SQL tracker store on the same file: the oracle for what a retrieve must give."""
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    return SQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(db_path))
+
+
+def _turn(tracker, n):
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet
+
+    said = {"text": f"第{n}句", "intent": {"name": "greet", "confidence": 0.9}, "entities": []}
+    for event in (UserUttered(said["text"], parse_data=said),
+                  SlotSet("language", "zh"), ActionExecuted("utter_greet"), BotUttered(f"回答{n}"),
+                  ActionExecuted("action_listen")):
+        tracker.update(event)
+
+
+def _dialogue(tracker):
+    return None if tracker is None else [e.as_dict() for e in tracker.events]
+
+
+def test_cached_retrieve_gives_what_rasa_reads_while_two_replicas_take_turns(tmp_path, monkeypatch):
+    import asyncio
+
+    db_path = tmp_path / "conv.db"
+    monkeypatch.setenv("ANXIN_TRACKER_DB_URL", f"sqlite:///{db_path}")
+    replica_a, replica_b = UrlSQLTrackerStore(domain=Domain.empty()), UrlSQLTrackerStore(domain=Domain.empty())
+    reference = _rasa_reference(db_path)
+    asyncio.run(replica_a.save(DialogueStateTracker.from_events("c1", [UserUttered("你好")])))
+    for n in range(12):  # turns alternate between the replicas, as behind the load balancer
+        store = (replica_a, replica_b)[n % 2]
+        tracker = asyncio.run(store.retrieve("c1"))
+        assert _dialogue(tracker) == _dialogue(asyncio.run(reference.retrieve("c1")))
+        _turn(tracker, n)
+        asyncio.run(store.save(tracker))
+    for store in (replica_a, replica_b):
+        assert _dialogue(asyncio.run(store.retrieve("c1"))) == _dialogue(asyncio.run(reference.retrieve("c1")))
+        assert store.event_cache.incremental_reads >= 6  # it did read only new rows
+
+
+def test_cached_retrieve_sees_a_conversation_erased_and_a_new_session(tmp_path, monkeypatch):
+    import asyncio
+    import sqlite3
+
+    from rasa.shared.core.events import ActionExecuted, SessionStarted
+
+    db_path = tmp_path / "conv.db"
+    monkeypatch.setenv("ANXIN_TRACKER_DB_URL", f"sqlite:///{db_path}")
+    store, reference = UrlSQLTrackerStore(domain=Domain.empty()), _rasa_reference(db_path)
+    tracker = DialogueStateTracker.from_events("c2", [UserUttered("你好")])
+    _turn(tracker, 1)
+    asyncio.run(store.save(tracker))
+    assert len(asyncio.run(store.retrieve("c2")).events) == 6
+    with sqlite3.connect(db_path) as connection:  # what bot/privacy.py's erase does
+        connection.execute("DELETE FROM events WHERE sender_id = 'c2'")
+    assert asyncio.run(store.retrieve("c2")) is None
+    tracker = DialogueStateTracker.from_events("c2", [UserUttered("重新开始")])
+    asyncio.run(store.save(tracker))
+    assert _dialogue(asyncio.run(store.retrieve("c2"))) == _dialogue(asyncio.run(reference.retrieve("c2")))
+    tracker = asyncio.run(store.retrieve("c2"))
+    for event in (ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
+                  UserUttered("新的一天")):
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+    again = asyncio.run(store.retrieve("c2"))
+    assert _dialogue(again) == _dialogue(asyncio.run(reference.retrieve("c2")))
+    assert [e.type_name for e in again.events][:2] == ["session_started", "action"]
+
+
+def test_tracker_cache_can_be_turned_off_and_is_bounded(tmp_path, monkeypatch):
+    import asyncio
+
+    monkeypatch.setenv("ANXIN_TRACKER_DB_URL", f"sqlite:///{tmp_path / 'conv.db'}")
+    monkeypatch.setenv("ANXIN_TRACKER_CACHE", "2")
+    store = UrlSQLTrackerStore(domain=Domain.empty())
+    for sender in ("a", "b", "c"):
+        asyncio.run(store.save(DialogueStateTracker.from_events(sender, [UserUttered("你好")])))
+        asyncio.run(store.retrieve(sender))
+    assert len(store.event_cache) == 2
+    monkeypatch.setenv("ANXIN_TRACKER_CACHE", "0")
+    uncached = UrlSQLTrackerStore(domain=Domain.empty())
+    for _ in range(3):
+        assert asyncio.run(uncached.retrieve("a")).latest_message.text == "你好"
+    cache = uncached.event_cache
+    assert (cache.full_reads, cache.incremental_reads, len(cache)) == (3, 0, 0)

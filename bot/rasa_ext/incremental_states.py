@@ -1,0 +1,147 @@
+"""A conversation's dialogue states computed once, then extended turn by turn.
+
+Before every prediction Rasa's policies turn the whole conversation into a list of states
+(``Domain.states_for_tracker_history``: replay every event, one state per action): four times
+per prediction here (Memoization, TED, and the RulePolicy twice), two or three predictions per
+turn. At turn 300 that was a third of the Rasa server's work and what made late turns slow
+(bench/load_profile.py --long-turns 300). A state depends only on the events before it, so once
+computed it never changes while events are only appended: here the replay is kept per
+conversation and argument set, and a later call replays only the events it has not seen.
+
+Exactly Rasa's result or Rasa's own computation:
+- the kept replay is used only when the tracker's applied events begin with the very events it
+  replayed (the same objects, or events equal in every serialised field — the tracker store
+  reads the previous turn's events back as new objects); anything else (a revert, a restart, a
+  different tracker such as a policy's what-if copy) is computed by Rasa and replaces the kept one;
+- the loop body is Rasa 3.6's, step for step (``_Replay.visit``); callers may change the states
+  they get (Rasa's featurizers do, on the last state), so each call gets its own copies.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from typing import Any
+
+from rasa.shared.core import constants as core_constants
+from rasa.shared.core.events import ActionExecuted, Event
+
+CONVERSATIONS_KEPT = 2000  # x argument sets; least recently used dropped
+
+
+def _same(kept: Event, new: Event) -> bool:
+    return kept is new or (type(kept) is type(new) and kept.as_dict() == new.as_dict())
+
+
+def _copy_states(states: list[dict]) -> list[dict]:
+    """Two levels: a state's sub-states are dicts of strings, numbers and tuples."""
+    return [{key: dict(sub) if isinstance(sub, dict) else sub for key, sub in state.items()} for state in states]
+
+
+class _Replay:
+    """Rasa's ``states_for_tracker_history`` loop, paused after the events fed so far."""
+
+    def __init__(self, domain: Any, tracker: Any, omit_unset_slots: bool, ignore_rule_only_turns: bool,
+                 rule_only_data: Any) -> None:
+        self.domain = domain
+        self.omit_unset_slots = omit_unset_slots
+        self.ignore_rule_only_turns = ignore_rule_only_turns
+        self.rule_only_data = rule_only_data
+        self.replayed = tracker.init_copy()  # as generate_all_prior_trackers
+        self.events: list[Event] = []
+        self.states: list[dict] = []
+        self.last_ml_action_sub_state: Any = None
+        self.turn_was_hidden = False
+
+    def feed(self, event: Event) -> None:
+        if isinstance(event, ActionExecuted):
+            self.visit(self.replayed, event.hide_rule_turn)
+        self.replayed.update(event)
+        self.events.append(event)
+
+    def visit(self, tr: Any, hide_rule_turn: bool) -> None:
+        domain = self.domain
+        if self.ignore_rule_only_turns:
+            if not self.turn_was_hidden:
+                self.last_ml_action_sub_state = domain._get_prev_action_sub_state(tr)
+            if not tr.followup_action and not tr.latest_action_name == tr.active_loop_name:
+                self.turn_was_hidden = hide_rule_turn
+            if self.turn_was_hidden:
+                return
+        state = domain.get_active_state(tr, omit_unset_slots=self.omit_unset_slots)
+        if self.ignore_rule_only_turns:
+            domain._remove_rule_only_features(state, self.rule_only_data)
+            if self.states:
+                domain._substitute_rule_only_user_input(state, self.states[-1])
+            if self.last_ml_action_sub_state:
+                state[core_constants.PREVIOUS_ACTION] = self.last_ml_action_sub_state
+        self.states.append(domain._clean_state(state))
+
+    def states_now(self) -> list[dict]:
+        """The states with the final one (the tracker after all its events), leaving the replay
+        where it was: the final state is not kept, as later events may come before the next action."""
+        kept = (len(self.states), self.last_ml_action_sub_state, self.turn_was_hidden)
+        self.visit(self.replayed, False)
+        result = _copy_states(self.states)
+        del self.states[kept[0]:]
+        self.last_ml_action_sub_state, self.turn_was_hidden = kept[1], kept[2]
+        return result
+
+
+class IncrementalStates:
+    """Kept replays by (conversation, domain, arguments)."""
+
+    def __init__(self, capacity: int = CONVERSATIONS_KEPT) -> None:
+        self.capacity = capacity
+        self._replays: collections.OrderedDict[tuple, _Replay] = collections.OrderedDict()
+        self._lock = threading.Lock()
+        self.extended = 0
+        self.replayed_whole = 0
+
+    def states(self, domain: Any, tracker: Any, omit_unset_slots: bool = False,
+               ignore_rule_only_turns: bool = False, rule_only_data: Any = None) -> list[dict]:
+        key = (tracker.sender_id, id(domain), omit_unset_slots, ignore_rule_only_turns, id(rule_only_data))
+        applied = tracker.applied_events()
+        with self._lock:
+            replay = self._replays.pop(key, None)
+        if (replay is None or replay.domain is not domain or replay.rule_only_data is not rule_only_data
+                or len(replay.events) > len(applied)
+                or not all(_same(kept, new) for kept, new in zip(reversed(replay.events),
+                                                                  reversed(applied[:len(replay.events)]),
+                                                                  strict=True))):
+            replay = _Replay(domain, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+            self.replayed_whole += 1
+        else:
+            replay.events = applied[:len(replay.events)]  # the tracker's objects: next time, identity suffices
+            self.extended += 1
+        for event in applied[len(replay.events):]:
+            replay.feed(event)
+        result = replay.states_now()
+        with self._lock:
+            self._replays[key] = replay
+            while len(self._replays) > self.capacity:
+                self._replays.popitem(last=False)
+        return result
+
+
+KEPT = IncrementalStates()
+
+
+def install() -> None:
+    """Route ``Domain.states_for_tracker_history`` through ``KEPT`` for conversations (not for
+    the rule trackers of training); idempotent."""
+    from rasa.shared.core.domain import Domain
+
+    if getattr(Domain.states_for_tracker_history, "_anxin_incremental", False):
+        return
+    original = Domain.states_for_tracker_history
+
+    def states_for_tracker_history(self: Any, tracker: Any, omit_unset_slots: bool = False,
+                                   ignore_rule_only_turns: bool = False, rule_only_data: Any = None) -> list:
+        if getattr(tracker, "is_rule_tracker", False) or type(tracker).__name__ != "DialogueStateTracker":
+            return original(self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+        return KEPT.states(self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+
+    states_for_tracker_history._anxin_incremental = True  # type: ignore[attr-defined]
+    states_for_tracker_history.original = original  # type: ignore[attr-defined]
+    Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[method-assign]

@@ -1,0 +1,105 @@
+"""Dialogue states extended turn by turn (bot/rasa_ext/incremental_states.py) are exactly the
+states Rasa computes from the whole conversation, on the project's own stories and rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, UserUtteranceReverted, UserUttered, deserialise_events
+from rasa.shared.core.generator import TrainingDataGenerator
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.core.training_data.structures import StoryGraph
+
+from bot.rasa_ext import incremental_states
+from bot.rasa_ext.incremental_states import IncrementalStates
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+@pytest.fixture(scope="module")
+def conversations(domain) -> list[list]:
+    """The events of every story and rule of data/, as conversations."""
+    steps = []
+    for path in sorted((ROOT / "data").glob("*/*.yml")):
+        if path.parent.name in ("stories", "rules"):
+            steps += YAMLStoryReader(domain).read_from_file(str(path))
+    trackers = TrainingDataGenerator(StoryGraph(steps), domain, augmentation_factor=0).generate()
+    return [list(tracker.events) for tracker in trackers if len(tracker.events) > 3]
+
+
+def _rule_only_data(domain):
+    return {"slots": [domain.slots[0].name] if domain.slots else [], "active_loops": list(domain.form_names[:1])}
+
+
+ARGUMENTS = [(False, False, None), (True, False, None), (False, True, "rule_only"), (True, True, "rule_only")]
+
+
+def _RASA(domain, tracker, omit, ignore, rule_only):
+    """Rasa's own computation, also when the incremental one is installed."""
+    method = Domain.states_for_tracker_history
+    return getattr(method, "original", method)(domain, tracker, omit, ignore, rule_only)
+
+
+def test_states_grown_event_by_event_equal_rasa_s_on_every_story_and_rule(domain, conversations):
+    kept = IncrementalStates()
+    rule_only = _rule_only_data(domain)
+    compared = 0
+    for number, events in enumerate(conversations):
+        sender = f"conversation-{number % 7}"  # conversations share senders: a kept replay must not leak
+        for end in range(1, len(events) + 1):
+            tracker = DialogueStateTracker.from_events(sender, events[:end], domain.slots)
+            for omit, ignore, rule_only_name in ARGUMENTS:
+                data = rule_only if rule_only_name else None
+                expected = _RASA(domain, tracker, omit, ignore, data)
+                assert kept.states(domain, tracker, omit, ignore, data) == expected, (number, end)
+                compared += 1
+    assert compared > 1000 and kept.extended > kept.replayed_whole  # it did extend, mostly
+
+
+def test_events_read_back_as_new_objects_a_revert_and_changed_states(domain, conversations):
+    kept = IncrementalStates()
+    # no form in it: a form's next step takes the previous one out of the applied events,
+    # which is not an extension (the first test covers those)
+    events = max((c for c in conversations if not any(isinstance(e, ActiveLoop) for e in c)), key=len)
+    assert len(events) >= 8
+    half = len(events) // 2
+    tracker = DialogueStateTracker.from_events("c", events[:half], domain.slots)
+    first = kept.states(domain, tracker)
+    first[-1].clear()  # a caller changing what it got must not change what is kept
+    # the tracker store reads the previous turn back: equal events, new objects
+    read_back = deserialise_events([json.loads(json.dumps(e.as_dict())) for e in events[:half]])
+    tracker = DialogueStateTracker.from_events("c", read_back + events[half:], domain.slots)
+    assert kept.states(domain, tracker) == _RASA(domain, tracker, False, False, None)
+    assert kept.extended == 1
+    reverted = DialogueStateTracker.from_events(
+        "c", read_back + events[half:] + [UserUttered("x", {"name": "greet"}), ActionExecuted("utter_greet"),
+                                          UserUtteranceReverted()], domain.slots)
+    assert kept.states(domain, reverted) == _RASA(domain, reverted, False, False, None)
+    # as long and longer, but with what the customer said changed: not an extension
+    changed = [UserUttered("不对", {"name": "deny"}) if isinstance(e, UserUttered) else e
+               for e in read_back + events[half:]] + [ActionExecuted("action_listen")]
+    tracker = DialogueStateTracker.from_events("c", changed, domain.slots)
+    assert kept.states(domain, tracker) == _RASA(domain, tracker, False, False, None)
+    other = DialogueStateTracker.from_events("c", events[:3], domain.slots)  # not an extension
+    before = kept.replayed_whole
+    assert kept.states(domain, other) == _RASA(domain, other, False, False, None)
+    assert kept.replayed_whole == before + 1
+
+
+def test_installed_for_conversations_only(domain):
+    incremental_states.install()
+    incremental_states.install()
+    events = [ActionExecuted("action_listen"), UserUttered("hi", {"name": "greet"})]
+    tracker = DialogueStateTracker.from_events("c", events, domain.slots)
+    before = incremental_states.KEPT.extended + incremental_states.KEPT.replayed_whole
+    assert tracker.past_states(domain) == _RASA(domain, tracker, False, False, None)
+    assert incremental_states.KEPT.extended + incremental_states.KEPT.replayed_whole == before + 1
