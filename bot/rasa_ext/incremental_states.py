@@ -20,6 +20,7 @@ Exactly Rasa's result or Rasa's own computation:
 from __future__ import annotations
 
 import collections
+import json
 import threading
 from typing import Any
 
@@ -36,6 +37,17 @@ def _same(kept: Event, new: Event) -> bool:
 def _copy_states(states: list[dict]) -> list[dict]:
     """Two levels: a state's sub-states are dicts of strings, numbers and tuples."""
     return [{key: dict(sub) if isinstance(sub, dict) else sub for key, sub in state.items()} for state in states]
+
+
+def _applied_events(tracker: Any) -> list[Event]:
+    """``tracker.applied_events()``, once per tracker and length (the policies ask four times)."""
+    events = tracker.events
+    mark = (len(events), id(events[-1]) if events else None)
+    kept = tracker.__dict__.get("_anxin_applied")
+    if kept is None or kept[0] != mark:
+        kept = (mark, tracker.applied_events())
+        tracker.__dict__["_anxin_applied"] = kept
+    return kept[1]
 
 
 class _Replay:
@@ -100,11 +112,13 @@ class IncrementalStates:
 
     def states(self, domain: Any, tracker: Any, omit_unset_slots: bool = False,
                ignore_rule_only_turns: bool = False, rule_only_data: Any = None) -> list[dict]:
-        key = (tracker.sender_id, id(domain), omit_unset_slots, ignore_rule_only_turns, id(rule_only_data))
-        applied = tracker.applied_events()
+        # by content: the RulePolicy makes a new rule_only_data dict for every call
+        rule_only = json.dumps(rule_only_data, sort_keys=True, default=str)
+        key = (tracker.sender_id, id(domain), omit_unset_slots, ignore_rule_only_turns, rule_only)
+        applied = _applied_events(tracker)
         with self._lock:
             replay = self._replays.pop(key, None)
-        if (replay is None or replay.domain is not domain or replay.rule_only_data is not rule_only_data
+        if (replay is None or replay.domain is not domain
                 or len(replay.events) > len(applied)
                 or not all(_same(kept, new) for kept, new in zip(reversed(replay.events),
                                                                   reversed(applied[:len(replay.events)]),

@@ -58,11 +58,12 @@ def test_states_grown_event_by_event_equal_rasa_s_on_every_story_and_rule(domain
         for end in range(1, len(events) + 1):
             tracker = DialogueStateTracker.from_events(sender, events[:end], domain.slots)
             for omit, ignore, rule_only_name in ARGUMENTS:
-                data = rule_only if rule_only_name else None
+                data = dict(rule_only) if rule_only_name else None  # a new dict each time, as the RulePolicy
                 expected = _RASA(domain, tracker, omit, ignore, data)
                 assert kept.states(domain, tracker, omit, ignore, data) == expected, (number, end)
                 compared += 1
-    assert compared > 1000 and kept.extended > kept.replayed_whole  # it did extend, mostly
+    # it did extend, mostly (a form's next step and a new conversation replay: ~1 call in 7)
+    assert compared > 1000 and kept.extended > 4 * kept.replayed_whole
 
 
 def test_events_read_back_as_new_objects_a_revert_and_changed_states(domain, conversations):

@@ -4,6 +4,7 @@ so it is sent again with the domain; later calls carry only the digest and are a
 A new domain (a new model) has a new digest and is sent again. Kept sessions reuse one client."""
 
 import asyncio
+import json
 
 from aiohttp import web
 from rasa.core.actions.action import RemoteAction
@@ -97,3 +98,36 @@ def test_a_real_error_is_not_retried():
         return len(calls)
 
     assert asyncio.run(failing()) == 1
+
+
+def test_an_action_call_body_made_from_kept_event_json_is_the_json_rasa_would_send():
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet
+
+    speed.install()
+    buttons = {"buttons": [{"title": "是", "payload": "/affirm"}]}
+    said = UserUttered("我的基金跌了20%", {"name": "worry_loss", "confidence": 0.8})
+    events = [ActionExecuted("action_listen"), said,
+              SlotSet("language", "zh"), BotUttered("您好 \"引号\" \u2028", buttons, {"message_id": "m1"})]
+    tracker = DialogueStateTracker.from_events("c-json", events)
+    action = RemoteAction("action_check_balance", EndpointConfig("http://127.0.0.1:1/webhook",
+                                                                  enable_selective_domain=True))
+    for _ in range(2):  # the second time from the kept pieces
+        body = action._action_call_format(tracker, DOMAIN)
+        sent = speed._encoded_body({"json": body, "method": "post"})
+        assert "json" not in sent and sent["method"] == "post"
+        assert sent["data"] == json.dumps(body).encode("utf-8")
+        assert json.loads(sent["data"])["tracker"]["events"] == [e.as_dict() for e in events]
+    events[-1].timestamp += 5  # what Rasa does to an action's events just before they join the tracker
+    body = action._action_call_format(tracker, DOMAIN)
+    assert json.loads(speed._encoded_body({"json": body})["data"])["tracker"]["events"][-1]["timestamp"] == \
+        events[-1].timestamp
+    assert speed._encoded_body({"json": {"no": "tracker"}}) == {"json": {"no": "tracker"}}
+
+
+def test_the_action_server_receives_every_event_of_the_conversation():
+    speed.install()
+    server, _ = asyncio.run(exchange([DOMAIN, DOMAIN]))
+    expected = UserUttered("查余额").as_dict()
+    for call in server.calls:  # through aiohttp to a server: the body parses, the event is whole
+        (event,) = call["tracker"]["events"]
+        assert event == {**expected, "timestamp": event["timestamp"]} and event["text"] == "查余额"
