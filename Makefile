@@ -134,7 +134,12 @@ $(PDFTOPPM):
 e2e-tests: setup $(CHROMEDRIVER) $(PDFTOPPM)
 	$(ACTIONS_ENV)/bin/python -m pytest -q tests/e2e
 
-test: setup lint unit-tests rasa-side-tests story-tests e2e-tests cluster-tests
+# Two phases. First the Rasa model trains (Python 3.10) beside the Python 3.11 side's set-up,
+# lint and unit tests, two jobs at a time on two cores (output grouped per step); then the suites
+# that need the model run one after another.
+test:
+	$(MAKE) --no-print-directory -j2 -Otarget $(MODEL) lint unit-tests
+	$(MAKE) --no-print-directory setup rasa-side-tests story-tests e2e-tests cluster-tests
 	@echo "All test suites passed."
 
 bench: setup
