@@ -12,6 +12,7 @@ Rasa does, only cheaper:
 - **Each event encoded once**: an action call carries the whole conversation, and encoding it
   to JSON on every call was an eighth of a late turn's work; each event's JSON is kept on the
   event and the body is put together from those pieces (the same bytes ``json.dumps`` makes).
+- **A model loaded without a training step** (``install_load_without_training_step``): start-up.
 - **One HTTP client session per endpoint**: Rasa opens a new aiohttp session, so a new TCP
   connection, for every action call; here the session (and its keep-alive connections) is kept
   per endpoint and event loop. Same headers, authentication and time-out as Rasa's.
@@ -200,10 +201,48 @@ def install_event_class_cache() -> None:
     Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[method-assign]
 
 
+def install_load_without_training_step() -> None:
+    """Rasa builds a loaded TensorFlow model's weights by training it one step on an example
+    (``RasaModel.load``: ``fit``, which traces the whole training graph with its gradients) and
+    then overwrites them from the checkpoint: three quarters of the Rasa server's start-up here.
+    For serving, one prediction on the example builds the weights the prediction uses (any
+    other is restored from the checkpoint when it is created); the checkpoint is then loaded,
+    and the labels' embeddings and the traced prediction, made with the untrained weights, are
+    thrown away and made again, as Rasa's load does at its end. Fine-tuning keeps Rasa's way."""
+    from rasa.utils.tensorflow.models import RasaModel
+
+    if getattr(RasaModel.load, "_anxin_speed", False):
+        return
+    original = RasaModel.load.__func__
+
+    def load(cls: Any, model_file_name: str, model_data_example: Any, predict_data_example: Any = None,
+             finetune_mode: bool = False, *args: Any, **kwargs: Any) -> Any:
+        if finetune_mode or not predict_data_example or kwargs.get("config", {}).get("run_eagerly"):
+            return original(cls, model_file_name, model_data_example, predict_data_example, finetune_mode,
+                            *args, **kwargs)
+        import tensorflow as tf
+
+        model = cls(*args, **kwargs)
+        model.compile(optimizer=tf.keras.optimizers.Adam(kwargs.get("config", {}).get("learning_rate", 0.001)))
+        model.run_inference(predict_data_example)  # builds the weights, untrained
+        model.load_weights(model_file_name).expect_partial()  # the optimizer's state is not needed
+        model.prepared_for_prediction = False  # labels' embeddings from the loaded weights
+        model._tf_predict_step = None  # traced again with them
+        model.run_inference(predict_data_example)
+        load.loaded_without_training_step += 1  # type: ignore[attr-defined]
+        return model
+
+    load.loaded_without_training_step = 0  # type: ignore[attr-defined]
+    load._anxin_speed = True  # type: ignore[attr-defined]
+    load.original = original  # type: ignore[attr-defined]
+    RasaModel.load = classmethod(load)  # type: ignore[method-assign, assignment]
+
+
 def install() -> None:
     from bot.rasa_ext import incremental_states
 
     install_selective_domain()
     install_kept_sessions()
     install_event_class_cache()
+    install_load_without_training_step()
     incremental_states.install()

@@ -131,3 +131,48 @@ def test_the_action_server_receives_every_event_of_the_conversation():
     for call in server.calls:  # through aiohttp to a server: the body parses, the event is whole
         (event,) = call["tracker"]["events"]
         assert event == {**expected, "timestamp": event["timestamp"]} and event["text"] == "查余额"
+
+
+def test_a_model_loaded_without_the_training_step_is_the_model_rasa_loads():
+    """The trained model (models/anxin.tar.gz) loaded both ways: the same weights, the same
+    labels' embeddings, the same intent confidences and action predictions."""
+    import numpy as np
+    from rasa.core.agent import Agent
+    from rasa.utils.tensorflow.models import RasaModel
+
+    speed.install()
+    patched = RasaModel.load
+    before = patched.__func__.loaded_without_training_step
+    fast = Agent.load("models/anxin.tar.gz")
+    assert patched.__func__.loaded_without_training_step == before + 2  # DIET and TED, the new way
+    try:
+        RasaModel.load = classmethod(patched.__func__.original)
+        rasa_s = Agent.load("models/anxin.tar.gz")
+    finally:
+        RasaModel.load = patched
+
+    def models(agent):
+        nodes = agent.processor.graph_runner._instantiated_nodes
+        return {name: node._component.model for name, node in sorted(nodes.items())
+                if getattr(getattr(node, "_component", None), "model", None) is not None
+                and isinstance(node._component.model, RasaModel)}
+
+    fast_models, rasa_models = models(fast), models(rasa_s)
+    assert len(fast_models) == 2 and fast_models.keys() == rasa_models.keys()  # DIET and TED
+    for name, model in fast_models.items():
+        other = rasa_models[name]
+        assert [w.name for w in model.weights] == [w.name for w in other.weights]
+        for mine, theirs in zip(model.get_weights(), other.get_weights(), strict=True):
+            np.testing.assert_array_equal(mine, theirs)
+        np.testing.assert_allclose(model.all_labels_embed.numpy(), other.all_labels_embed.numpy(), atol=1e-6)
+
+    for text in ("查一下余额", "我想转账给张三500元", "我的基金跌了20%，好担心", "what can I invest in?", "hi"):
+        mine, theirs = asyncio.run(fast.parse_message(text)), asyncio.run(rasa_s.parse_message(text))
+        ranking = {i["name"]: i["confidence"] for i in theirs["intent_ranking"]}
+        for intent in mine["intent_ranking"]:
+            assert abs(intent["confidence"] - ranking[intent["name"]]) < 1e-5, text
+    tracker = DialogueStateTracker.from_events("c-load", [], fast.domain.slots)
+    tracker.update(UserUttered("查一下余额", {"name": "check_balance", "confidence": 1.0}))
+    mine = fast.processor._predict_next_with_tracker(tracker)
+    theirs = rasa_s.processor._predict_next_with_tracker(tracker)
+    np.testing.assert_allclose(mine.probabilities, theirs.probabilities, atol=1e-5)
