@@ -31,7 +31,11 @@ CONVERSATIONS_KEPT = 2000  # x argument sets; least recently used dropped
 
 
 def _same(kept: Event, new: Event) -> bool:
-    return kept is new or (type(kept) is type(new) and kept.as_dict() == new.as_dict())
+    """The same object, or equal as stored: the previous turn's events come back from the
+    database as JSON made them (tuples as lists), so both are compared in that form."""
+    if kept is new:
+        return True
+    return type(kept) is type(new) and json.loads(json.dumps(kept.as_dict())) == json.loads(json.dumps(new.as_dict()))
 
 
 def _copy_states(states: list[dict]) -> list[dict]:

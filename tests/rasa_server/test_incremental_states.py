@@ -104,3 +104,20 @@ def test_installed_for_conversations_only(domain):
     before = incremental_states.KEPT.extended + incremental_states.KEPT.replayed_whole
     assert tracker.past_states(domain) == _RASA(domain, tracker, False, False, None)
     assert incremental_states.KEPT.extended + incremental_states.KEPT.replayed_whole == before + 1
+
+
+def test_a_turn_read_back_from_the_store_extends_what_is_kept(domain):
+    """The NLU gives token spans as tuples; the store gives them back as lists: still the same turn."""
+    from rasa.shared.core.events import BotUttered
+
+    kept = IncrementalStates()
+    parse = {"text": "你好", "intent": {"name": "greet", "confidence": 0.9123456789012346}, "entities": [],
+             "text_tokens": [(0, 2)]}
+    first = [ActionExecuted("action_listen"), UserUttered("你好", parse["intent"], [], parse),
+             ActionExecuted("utter_greet"), BotUttered("您好"), ActionExecuted("action_listen")]
+    kept.states(domain, DialogueStateTracker.from_events("c", first, domain.slots))
+    read_back = deserialise_events([json.loads(json.dumps(e.as_dict())) for e in first])
+    tracker = DialogueStateTracker.from_events(
+        "c", read_back + [UserUttered("查余额", {"name": "check_balance"})], domain.slots)
+    assert kept.states(domain, tracker) == _RASA(domain, tracker, False, False, None)
+    assert (kept.extended, kept.replayed_whole) == (1, 1)
