@@ -292,7 +292,9 @@ def measure_load(target, kind: str, figures: Figures, users: int, warmup: int, d
 def long_conversation(url: str, kind: str, secret: str, turns: int, figures: Figures) -> None:
     import requests
 
-    sender = f"long-{uuid.uuid4().hex[:10]}" if kind == "bare" else "demo-c3"
+    # A conversation of its own: the locust users speak as demo-c1..c5, so "demo-c3" (used
+    # until 2026-11-24 16:30) already had the load run's turns before its "turn 1".
+    sender = f"long-{uuid.uuid4().hex[:10]}" if kind == "bare" else f"demo-load-long-{uuid.uuid4().hex[:10]}"
     session = requests.Session()
     if kind != "bare":
         from bot.identity.tokens import CustomerTokens
