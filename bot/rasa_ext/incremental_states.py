@@ -8,13 +8,19 @@ turn. At turn 300 that was a third of the Rasa server's work and what made late 
 computed it never changes while events are only appended: here the replay is kept per
 conversation and argument set, and a later call replays only the events it has not seen.
 
-Exactly Rasa's result or Rasa's own computation:
+Exactly Rasa's result, as its featurizers use it, or Rasa's own computation:
 - the kept replay is used only when the tracker's applied events begin with the very events it
   replayed (the same objects, or events equal in every serialised field — the tracker store
   reads the previous turn's events back as new objects); anything else (a revert, a restart, a
   different tracker such as a policy's what-if copy) is computed by Rasa and replaces the kept one;
-- the loop body is Rasa 3.6's, step for step (``_Replay.visit``); callers may change the states
-  they get (Rasa's featurizers do, on the last state), so each call gets its own copies.
+- the loop body is Rasa 3.6's, step for step (``_Replay.visit``);
+- the states before the last are shared between calls, not copied for each (copying them all
+  was a quarter of what a late turn still spent here). They are kept as Rasa's featurizers
+  leave every state but the last (``_remove_user_text_if_intent``: a user sub-state with an
+  intent loses its text) — the only change a caller makes to them — so a caller's change is
+  already made and changes nothing. The last state is new for every call: the featurizers
+  change it (``_choose_last_user_input``). Serving's only callers are the featurizers
+  (``prediction_states``); training's trackers are rule and augmented trackers, computed by Rasa.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from typing import Any
 
 from rasa.shared.core import constants as core_constants
 from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.nlu.constants import INTENT, TEXT
 
 CONVERSATIONS_KEPT = 2000  # x argument sets; least recently used dropped
 
@@ -38,20 +45,30 @@ def _same(kept: Event, new: Event) -> bool:
     return type(kept) is type(new) and json.loads(json.dumps(kept.as_dict())) == json.loads(json.dumps(new.as_dict()))
 
 
-def _copy_states(states: list[dict]) -> list[dict]:
+def _begins(applied: list[Event], replayed: list[Event]) -> bool:
+    """The applied events begin with the replayed ones. The same first and last objects suffice
+    (two stretches of one conversation's events that start and end alike are the same, as in
+    bot/rasa_ext/applied_events.py); else event by event, as stored."""
+    n = len(replayed)
+    if n > len(applied):
+        return False
+    if n == 0 or (applied[0] is replayed[0] and applied[n - 1] is replayed[-1]):
+        return True
+    return all(_same(kept, new) for kept, new in zip(reversed(replayed), reversed(applied[:n]), strict=True))
+
+
+def _copy_state(state: dict) -> dict:
     """Two levels: a state's sub-states are dicts of strings, numbers and tuples."""
-    return [{key: dict(sub) if isinstance(sub, dict) else sub for key, sub in state.items()} for state in states]
+    return {key: dict(sub) if isinstance(sub, dict) else sub for key, sub in state.items()}
 
 
-def _applied_events(tracker: Any) -> list[Event]:
-    """``tracker.applied_events()``, once per tracker and length (the policies ask four times)."""
-    events = tracker.events
-    mark = (len(events), id(events[-1]) if events else None)
-    kept = tracker.__dict__.get("_anxin_applied")
-    if kept is None or kept[0] != mark:
-        kept = (mark, tracker.applied_events())
-        tracker.__dict__["_anxin_applied"] = kept
-    return kept[1]
+def _as_featurized(state: dict) -> dict:
+    """What Rasa's featurizers make of a state that is not the last (their
+    ``_remove_user_text_if_intent``, which changes the state in place)."""
+    user = state.get(core_constants.USER)
+    if user and user.get(INTENT) and user.get(TEXT):
+        state[core_constants.USER] = {key: value for key, value in user.items() if key != TEXT}
+    return state
 
 
 class _Replay:
@@ -71,11 +88,18 @@ class _Replay:
 
     def feed(self, event: Event) -> None:
         if isinstance(event, ActionExecuted):
-            self.visit(self.replayed, event.hide_rule_turn)
+            self.feed_action(event.hide_rule_turn)
         self.replayed.update(event)
         self.events.append(event)
 
-    def visit(self, tr: Any, hide_rule_turn: bool) -> None:
+    def feed_action(self, hide_rule_turn: bool) -> None:
+        state = self.visit(self.replayed, hide_rule_turn)
+        if state is not None:
+            self.states.append(_as_featurized(state))
+
+    def visit(self, tr: Any, hide_rule_turn: bool) -> dict | None:
+        """The state before the next action (None: a hidden rule turn), as Rasa's loop makes it;
+        also the loop's bookkeeping of hidden turns."""
         domain = self.domain
         if self.ignore_rule_only_turns:
             if not self.turn_was_hidden:
@@ -83,7 +107,7 @@ class _Replay:
             if not tr.followup_action and not tr.latest_action_name == tr.active_loop_name:
                 self.turn_was_hidden = hide_rule_turn
             if self.turn_was_hidden:
-                return
+                return None
         state = domain.get_active_state(tr, omit_unset_slots=self.omit_unset_slots)
         if self.ignore_rule_only_turns:
             domain._remove_rule_only_features(state, self.rule_only_data)
@@ -91,17 +115,15 @@ class _Replay:
                 domain._substitute_rule_only_user_input(state, self.states[-1])
             if self.last_ml_action_sub_state:
                 state[core_constants.PREVIOUS_ACTION] = self.last_ml_action_sub_state
-        self.states.append(domain._clean_state(state))
+        return domain._clean_state(state)
 
     def states_now(self) -> list[dict]:
         """The states with the final one (the tracker after all its events), leaving the replay
         where it was: the final state is not kept, as later events may come before the next action."""
-        kept = (len(self.states), self.last_ml_action_sub_state, self.turn_was_hidden)
-        self.visit(self.replayed, False)
-        result = _copy_states(self.states)
-        del self.states[kept[0]:]
-        self.last_ml_action_sub_state, self.turn_was_hidden = kept[1], kept[2]
-        return result
+        kept = (self.last_ml_action_sub_state, self.turn_was_hidden)
+        final = self.visit(self.replayed, False)
+        self.last_ml_action_sub_state, self.turn_was_hidden = kept
+        return self.states + [_copy_state(final)] if final is not None else list(self.states)
 
 
 class IncrementalStates:
@@ -119,14 +141,10 @@ class IncrementalStates:
         # by content: the RulePolicy makes a new rule_only_data dict for every call
         rule_only = json.dumps(rule_only_data, sort_keys=True, default=str)
         key = (tracker.sender_id, id(domain), omit_unset_slots, ignore_rule_only_turns, rule_only)
-        applied = _applied_events(tracker)
+        applied = tracker.applied_events()
         with self._lock:
             replay = self._replays.pop(key, None)
-        if (replay is None or replay.domain is not domain
-                or len(replay.events) > len(applied)
-                or not all(_same(kept, new) for kept, new in zip(reversed(replay.events),
-                                                                  reversed(applied[:len(replay.events)]),
-                                                                  strict=True))):
+        if replay is None or replay.domain is not domain or not _begins(applied, replay.events):
             replay = _Replay(domain, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
             self.replayed_whole += 1
         else:

@@ -9,8 +9,8 @@ Rasa does, only cheaper:
   is sent once more with the domain, which the action server (each worker) then keeps until the
   digest changes (a new model). Actions see the same domain as before. An action listed with
   ``send_domain: true`` in domain.yml still gets it every time (Rasa's own rule).
-- **Each event encoded once**: an action call carries the whole conversation, and encoding it
-  to JSON on every call was an eighth of a late turn's work; each event's JSON is kept on the
+- **Each event encoded once**: an action call carries the whole conversation, and making each
+  event's dict and JSON on every call was a fifth of a late turn's work; both are kept on the
   event and the body is put together from those pieces (the same bytes ``json.dumps`` makes).
 - **A model loaded without a training step** (``install_load_without_training_step``): start-up.
 - **One HTTP client session per endpoint**: Rasa opens a new aiohttp session, so a new TCP
@@ -18,9 +18,10 @@ Rasa does, only cheaper:
   per endpoint and event loop. Same headers, authentication and time-out as Rasa's.
 - **Event classes by name looked up once**: deserialising an event (every event of the tracker,
   on every load from the tracker store) walked all Event subclasses to find its class.
-- **Dialogue states extended, not recomputed** (bot/rasa_ext/incremental_states.py), and a
+- **Applied events continued, not walked again** (bot/rasa_ext/applied_events.py), **dialogue
+  states extended, not recomputed** (bot/rasa_ext/incremental_states.py), and a
   conversation's events read once, then only its new rows (bot/rasa_ext/tracker_cache.py, in
-  the tracker store): the two parts of a turn that grew with the conversation's length.
+  the tracker store): the parts of a turn that grew with the conversation's length.
 """
 
 from __future__ import annotations
@@ -68,26 +69,46 @@ class _EncodedEvents(list):
 _EVENTS_SLOT = "\u0000anxin-events\u0000"
 
 
-def _event_json(event: Any) -> str:
-    """``json.dumps(event.as_dict())``, kept on the event. Rasa does not change an event once it
-    is in a tracker, except its timestamp just before (``_log_action_on_tracker``), so the kept
-    JSON is used only while the timestamp is the one it was made with."""
+def _kept_event(event: Any) -> tuple[dict, str]:
+    """``event.as_dict()`` and its JSON, kept on the event. Rasa does not change an event once
+    it is in a tracker, except its timestamp just before (``_log_action_on_tracker``), so what
+    is kept is used only while the timestamp is the one it was made with. The dict is shared
+    by every call body that carries the event: bodies are only encoded, never changed."""
     kept = event.__dict__.get("_anxin_json")
     if kept is not None and kept[0] == event.timestamp:
-        return kept[1]
-    encoded = json.dumps(event.as_dict())
-    event.__dict__["_anxin_json"] = (event.timestamp, encoded)
+        return kept[1], kept[2]
+    as_dict = event.as_dict()
+    encoded = json.dumps(as_dict)
+    event.__dict__["_anxin_json"] = (event.timestamp, as_dict, encoded)
+    return as_dict, encoded
+
+
+def _encoded_events(tracker: Any) -> _EncodedEvents:
+    kept = [_kept_event(event) for event in tracker.events]
+    encoded = _EncodedEvents(as_dict for as_dict, _ in kept)
+    encoded.fragments = [fragment for _, fragment in kept]
     return encoded
 
 
-def _with_encoded_events(body: dict, tracker: Any) -> dict:
-    events = list(tracker.events)
-    state = body.get("tracker")
-    if not isinstance(state, dict) or not isinstance(state.get("events"), list) or len(state["events"]) != len(events):
-        return body
-    encoded = _EncodedEvents(state["events"])
-    encoded.fragments = [_event_json(event) for event in events]
-    return {**body, "tracker": {**state, "events": encoded}}
+class _EventsFromKeptJson:
+    """The tracker as Rasa's ``_action_call_format`` reads it, its events (verbosity ALL)
+    from the kept dicts: making every event's dict on every call was a twelfth of a late
+    turn's work, and its JSON another part."""
+
+    def __init__(self, tracker: Any) -> None:
+        self._tracker = tracker
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tracker, name)
+
+    def current_state(self, event_verbosity: Any = None) -> dict:
+        from rasa.shared.core.trackers import EventVerbosity
+
+        if event_verbosity != EventVerbosity.ALL:
+            return self._tracker.current_state(event_verbosity)
+        state = self._tracker.current_state(EventVerbosity.NONE)
+        state["events"] = _encoded_events(self._tracker)
+        return state
 
 
 def _encoded_body(kwargs: dict) -> dict:
@@ -112,7 +133,7 @@ def install_selective_domain() -> None:
     original_request = EndpointConfig.request
 
     def action_call_format(self: RemoteAction, tracker: Any, domain: Any) -> dict[str, Any]:
-        body = _with_encoded_events(original_format(self, tracker, domain), tracker)
+        body = original_format(self, _EventsFromKeptJson(tracker), domain)
         _omitted_domain.set(None)
         if self._is_selective_domain_enabled() and domain is not None:
             digest, as_dict = _domain_digest(domain)
@@ -134,6 +155,7 @@ def install_selective_domain() -> None:
             return await original_request(self, *args, **_encoded_body({**kwargs, "json": {**body, "domain": domain}}))
 
     action_call_format._anxin_speed = True  # type: ignore[attr-defined]
+    action_call_format.original = original_format  # type: ignore[attr-defined]
     request._anxin_speed = True  # type: ignore[attr-defined]
     RemoteAction._action_call_format = action_call_format  # type: ignore[method-assign]
     EndpointConfig.request = request  # type: ignore[method-assign]
@@ -241,10 +263,11 @@ def install_load_without_training_step() -> None:
 
 
 def install() -> None:
-    from bot.rasa_ext import incremental_states
+    from bot.rasa_ext import applied_events, incremental_states
 
     install_selective_domain()
     install_kept_sessions()
     install_event_class_cache()
     install_load_without_training_step()
+    applied_events.install()
     incremental_states.install()

@@ -1,5 +1,7 @@
 """Dialogue states extended turn by turn (bot/rasa_ext/incremental_states.py) are exactly the
-states Rasa computes from the whole conversation, on the project's own stories and rules."""
+states Rasa computes from the whole conversation as its featurizers use them (the states before
+the last without the user text their ``_remove_user_text_if_intent`` drops), on the project's
+own stories and rules; and what the featurizers make of them is the same to the last field."""
 
 from __future__ import annotations
 
@@ -44,9 +46,15 @@ ARGUMENTS = [(False, False, None), (True, False, None), (False, True, "rule_only
 
 
 def _RASA(domain, tracker, omit, ignore, rule_only):
-    """Rasa's own computation, also when the incremental one is installed."""
+    """Rasa's own computation, also when the incremental one is installed, as the featurizers
+    use it: they drop a user text beside an intent from every state but the last."""
     method = Domain.states_for_tracker_history
-    return getattr(method, "original", method)(domain, tracker, omit, ignore, rule_only)
+    states = getattr(method, "original", method)(domain, tracker, omit, ignore, rule_only)
+    for state in states[:-1]:
+        user = state.get("user", {})
+        if user.get("intent") and user.get("text"):
+            del user["text"]
+    return states
 
 
 def test_states_grown_event_by_event_equal_rasa_s_on_every_story_and_rule(domain, conversations):
@@ -121,3 +129,36 @@ def test_a_turn_read_back_from_the_store_extends_what_is_kept(domain):
         "c", read_back + [UserUttered("查余额", {"name": "check_balance"})], domain.slots)
     assert kept.states(domain, tracker) == _RASA(domain, tracker, False, False, None)
     assert (kept.extended, kept.replayed_whole) == (1, 1)
+
+
+def test_what_the_featurizers_make_of_them_is_rasa_s(domain, conversations, monkeypatch):
+    """The policies' own featurizers (all history, as the RulePolicy's; five states, as TED's
+    and the Memoization's; text or intent for the last input) on shared kept states, call after
+    call, give what they give on Rasa's states."""
+    from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
+
+    kept = IncrementalStates()
+    original = getattr(Domain.states_for_tracker_history, "original", Domain.states_for_tracker_history)
+    rule_only = _rule_only_data(domain)
+
+    def featurized(states_for_history, tracker, featurizer, use_text, ignore):
+        monkeypatch.setattr(Domain, "states_for_tracker_history", states_for_history)
+        return featurizer.prediction_states([tracker], domain, use_text_for_last_user_input=use_text,
+                                            ignore_rule_only_turns=ignore,
+                                            rule_only_data=dict(rule_only) if ignore else None)
+
+    def incremental(self, tracker, omit_unset_slots=False, ignore_rule_only_turns=False, rule_only_data=None):
+        return kept.states(self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+
+    compared = 0
+    for number, events in enumerate(conversations[::3]):
+        for end in range(1, len(events) + 1):
+            tracker = DialogueStateTracker.from_events(f"c{number}", events[:end], domain.slots)
+            for featurizer in (MaxHistoryTrackerFeaturizer(None, max_history=None),
+                               MaxHistoryTrackerFeaturizer(None, max_history=5)):
+                for use_text in (False, True):
+                    for ignore in (False, True):
+                        assert (featurized(incremental, tracker, featurizer, use_text, ignore)
+                                == featurized(original, tracker, featurizer, use_text, ignore)), (number, end)
+                        compared += 1
+    assert compared > 1000 and kept.extended > kept.replayed_whole

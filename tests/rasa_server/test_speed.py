@@ -111,8 +111,10 @@ def test_an_action_call_body_made_from_kept_event_json_is_the_json_rasa_would_se
     tracker = DialogueStateTracker.from_events("c-json", events)
     action = RemoteAction("action_check_balance", EndpointConfig("http://127.0.0.1:1/webhook",
                                                                   enable_selective_domain=True))
+    rasa_s = RemoteAction._action_call_format.original(action, tracker, DOMAIN)
     for _ in range(2):  # the second time from the kept pieces
         body = action._action_call_format(tracker, DOMAIN)
+        assert {k: v for k, v in body.items() if k != "domain_digest"} == rasa_s
         sent = speed._encoded_body({"json": body, "method": "post"})
         assert "json" not in sent and sent["method"] == "post"
         assert sent["data"] == json.dumps(body).encode("utf-8")
