@@ -234,6 +234,13 @@ def tracker_cache_conversations() -> int:
     return max(0, int(os.environ.get("ANXIN_TRACKER_CACHE", "2000")))
 
 
+def turns_at_once() -> int:
+    """How many turns a Rasa process works on at once; later ones wait in arrival order
+    (``ANXIN_TURNS_AT_ONCE``, default 4; 0: all at once, as Rasa does). See
+    bot/rasa_ext/turn_gate.py."""
+    return max(0, int(os.environ.get("ANXIN_TURNS_AT_ONCE", "4")))
+
+
 def public_url() -> str:
     """The address customers reach the Rasa server at, for links the bot sends (an allocation
     report): ``ANXIN_PUBLIC_URL`` (e.g. ``https://chat.bank.example``), else the Rasa server's own

@@ -12,6 +12,8 @@ observability (``bot.metrics``, ``bot.logs``):
   its port opens, rather than serve one unguarded message;
 - every turn is timed by input channel and its intent counted (``Agent.handle_message`` and
   ``MessageProcessor._handle_message_with_tracker`` are wrapped), and logged in one line;
+  a few turns are worked on at once, the others wait in arrival order (bot/rasa_ext/turn_gate.py,
+  around ``MessageProcessor.handle_message``, inside the conversation's lock);
 - every HTTP request has a request id (``X-Request-Id``), forwarded to the action server;
 - with ``ANXIN_LOG_FORMAT=json`` (default) Rasa's own log lines are JSON as well: its coloured
   console handler is replaced by the JSON one.
@@ -28,8 +30,9 @@ import sys
 import time
 from typing import Any
 
-from bot import logs, metrics
+from bot import logs, metrics, settings
 from bot.compliance.masking import install_log_masking
+from bot.rasa_ext import turn_gate
 
 logger = logging.getLogger("bot.rasa_ext.turns")
 guard_logger = logging.getLogger("bot.rasa_ext.server")  # not __name__: that is __main__ under -m
@@ -115,6 +118,8 @@ def _instrument_turns() -> None:
         return
     handle_message = Agent.handle_message
     handle_with_tracker = MessageProcessor._handle_message_with_tracker
+    process_message = MessageProcessor.handle_message
+    at_once = settings.turns_at_once()
 
     async def timed_handle_message(self: Agent, message: Any):
         channel = metrics.channel(message.input_channel)
@@ -135,6 +140,12 @@ def _instrument_turns() -> None:
                         message.sender_id, seconds, _turn_intent.get(), text,
                         extra={"channel": channel, "seconds": round(seconds, 4), "intent": _turn_intent.get()})
 
+    async def admitted_handle_message(self: MessageProcessor, message: Any) -> Any:
+        # inside the conversation's lock (Agent.handle_message takes it): a turn waiting for its
+        # conversation holds no place at the gate
+        async with turn_gate.admitted(at_once):
+            return await process_message(self, message)
+
     async def counted_handle_with_tracker(self: MessageProcessor, message: Any, tracker: Any) -> None:
         await handle_with_tracker(self, message, tracker)
         latest = tracker.latest_message
@@ -146,6 +157,7 @@ def _instrument_turns() -> None:
     timed_handle_message._anxin = True  # type: ignore[attr-defined]
     Agent.handle_message = timed_handle_message  # type: ignore[method-assign]
     MessageProcessor._handle_message_with_tracker = counted_handle_with_tracker  # type: ignore[method-assign]
+    MessageProcessor.handle_message = admitted_handle_message  # type: ignore[method-assign]
 
 
 def _forward_request_ids() -> None:
