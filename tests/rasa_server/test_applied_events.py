@@ -4,10 +4,6 @@ steps Rasa folds away, included) and on reverts, restarts and new sessions."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
     ActionReverted,
@@ -18,29 +14,9 @@ from rasa.shared.core.events import (
     UserUtteranceReverted,
     UserUttered,
 )
-from rasa.shared.core.generator import TrainingDataGenerator
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
-from rasa.shared.core.training_data.structures import StoryGraph
 
 from bot.rasa_ext import applied_events
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def domain() -> Domain:
-    return Domain.load(str(ROOT / "domain.yml"))
-
-
-@pytest.fixture(scope="module")
-def conversations(domain) -> list[list]:
-    steps = []
-    for path in sorted((ROOT / "data").glob("*/*.yml")):
-        if path.parent.name in ("stories", "rules"):
-            steps += YAMLStoryReader(domain).read_from_file(str(path))
-    trackers = TrainingDataGenerator(StoryGraph(steps), domain, augmentation_factor=0).generate()
-    return [list(tracker.events) for tracker in trackers if len(tracker.events) > 3]
 
 
 def _rasa(tracker) -> list:

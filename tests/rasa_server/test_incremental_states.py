@@ -6,36 +6,13 @@ own stories and rules; and what the featurizers make of them is the same to the 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, ActiveLoop, UserUtteranceReverted, UserUttered, deserialise_events
-from rasa.shared.core.generator import TrainingDataGenerator
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
-from rasa.shared.core.training_data.structures import StoryGraph
 
 from bot.rasa_ext import incremental_states
 from bot.rasa_ext.incremental_states import IncrementalStates
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def domain() -> Domain:
-    return Domain.load(str(ROOT / "domain.yml"))
-
-
-@pytest.fixture(scope="module")
-def conversations(domain) -> list[list]:
-    """The events of every story and rule of data/, as conversations."""
-    steps = []
-    for path in sorted((ROOT / "data").glob("*/*.yml")):
-        if path.parent.name in ("stories", "rules"):
-            steps += YAMLStoryReader(domain).read_from_file(str(path))
-    trackers = TrainingDataGenerator(StoryGraph(steps), domain, augmentation_factor=0).generate()
-    return [list(tracker.events) for tracker in trackers if len(tracker.events) > 3]
 
 
 def _rule_only_data(domain):

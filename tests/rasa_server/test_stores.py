@@ -26,6 +26,28 @@ def test_tracker_store_persists_conversations(tmp_path, monkeypatch):
     assert loaded.latest_message.text == "查余额"
 
 
+def test_sqlite_connections_are_kept_between_turns_in_wal_mode(tmp_path, monkeypatch):
+    """One SQLite connection serves turn after turn (SQLAlchemy 1.4 would open the file for
+    every session), with the write-ahead log the other processes rely on."""
+    import asyncio
+
+    monkeypatch.setenv("ANXIN_TRACKER_DB_URL", f"sqlite:///{tmp_path / 'kept.db'}")
+    from sqlalchemy import event
+
+    store = UrlSQLTrackerStore(domain=Domain.empty())
+    opened = []
+    event.listen(store.engine, "connect", lambda connection, _record: opened.append(connection))
+    tracker = DialogueStateTracker("customer-k", [])
+    for turn in range(3):
+        tracker.update(UserUttered(f"第{turn}句"))
+        asyncio.run(store.save(tracker))
+        asyncio.run(store.retrieve("customer-k"))
+        with store.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    assert len(opened) == 1
+    assert asyncio.run(store.retrieve("customer-k")).latest_message.text == "第2句"
+
+
 def test_lock_store_is_in_memory_without_redis():
     assert isinstance(EnvLockStore(), InMemoryLockStore)
 
