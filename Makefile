@@ -118,7 +118,7 @@ unit-tests: $(ACTIONS_ENV)/.installed $(KB_INDEX) $(EMOTION_MODEL)
 	$(ACTIONS_ENV)/bin/python -m pytest -q tests/unit tests/actions
 unit-tests: $(PG_CTL)
 
-rasa-side-tests: $(RASA_ENV)/.installed
+rasa-side-tests: $(RASA_ENV)/.installed $(MODEL)
 	$(RASA_ENV)/bin/python -m pytest -q -p no:cacheprovider tests/rasa_server
 
 story-tests: $(MODEL)

@@ -26,6 +26,7 @@ import csv
 import datetime as dt
 import json
 import os
+import resource
 import shutil
 import signal
 import statistics
@@ -37,6 +38,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -256,6 +258,21 @@ def _cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
     return totals
 
 
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _busy_cores(before: Any, after: Any) -> float:
+    """Cores' worth of busy time between two ``psutil.cpu_times()`` (all cores together)."""
+    def seconds(times: Any) -> float:  # guest time is already inside user time on Linux
+        return sum(value for name, value in times._asdict().items() if name not in ("guest", "guest_nice"))
+
+    idle = (after.idle - before.idle) + (getattr(after, "iowait", 0) - getattr(before, "iowait", 0))
+    total = seconds(after) - seconds(before)
+    return psutil.cpu_count() * (total - idle) / total if total > 0 else float("nan")
+
+
 def run_locust(url: str, kind: str, secret: str, users: int, seconds: int, tag: str) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="anxin-locust-"))
     env = dict(os.environ, PYTHONPATH=str(ROOT), ANXIN_LOAD_KIND=kind, ANXIN_LOAD_JWT_SECRET=secret)
@@ -279,13 +296,19 @@ def measure_load(target, kind: str, figures: Figures, users: int, warmup: int, d
     if warmup:
         run_locust(target.url, kind, getattr(target, "secret", ""), users, warmup, "warmup")
     before = _cpu_seconds(target.pids())
+    machine_before, locust_before = psutil.cpu_times(), _children_cpu_seconds()
     began = time.monotonic()
     result = run_locust(target.url, kind, getattr(target, "secret", ""), users, duration, "load")
     wall = time.monotonic() - began
     after = _cpu_seconds(target.pids())
+    machine_after, locust_after = psutil.cpu_times(), _children_cpu_seconds()
     figures.turns_per_s, figures.p50_ms, figures.p95_ms = result["rps"], result["p50"], result["p95"]
     figures.requests, figures.failures = result["requests"], result["failures"]
     figures.cpu = {name: 100 * (after.get(name, 0) - before.get(name, 0)) / wall for name in before}
+    # the load generator (locust ran as a child and was waited for) and the whole machine
+    # (every process, PostgreSQL and Redis included), in % of one core as the others
+    figures.cpu["locust"] = 100 * (locust_after - locust_before) / wall
+    figures.cpu["machine"] = _busy_cores(machine_before, machine_after) * 100
     figures.notes += [f"failure: {kind}" for kind in result["failure_kinds"]]
 
 

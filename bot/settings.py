@@ -234,6 +234,13 @@ def tracker_cache_conversations() -> int:
     return max(0, int(os.environ.get("ANXIN_TRACKER_CACHE", "2000")))
 
 
+def action_turns_sent() -> int:
+    """How many of the conversation's latest turns an action call carries
+    (``ANXIN_ACTION_TURNS``, default 50; 0: the whole conversation, as Rasa sends it). Slots
+    and the latest message are sent whole either way. See bot/rasa_ext/speed.py."""
+    return max(0, int(os.environ.get("ANXIN_ACTION_TURNS", "50")))
+
+
 def turns_at_once() -> int:
     """How many turns a Rasa process works on at once; later ones wait in arrival order
     (``ANXIN_TURNS_AT_ONCE``, default 4; 0: all at once, as Rasa does). See

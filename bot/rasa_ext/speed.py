@@ -9,9 +9,10 @@ Rasa does, only cheaper:
   is sent once more with the domain, which the action server (each worker) then keeps until the
   digest changes (a new model). Actions see the same domain as before. An action listed with
   ``send_domain: true`` in domain.yml still gets it every time (Rasa's own rule).
-- **Each event encoded once**: an action call carries the whole conversation, and making each
-  event's dict and JSON on every call was a fifth of a late turn's work; both are kept on the
-  event and the body is put together from those pieces (the same bytes ``json.dumps`` makes).
+- **Each event encoded once, the latest turns sent**: Rasa sends the whole conversation with
+  every action call, making each event's dict and JSON each time (a fifth of a late turn's
+  work); here both are kept on the event and the body is put together from those pieces (the
+  same bytes ``json.dumps`` makes), and only the latest turns' events go (``_EventsFromKeptJson``).
 - **A model loaded without a training step** (``install_load_without_training_step``): start-up.
 - **One HTTP client session per endpoint**: Rasa opens a new aiohttp session, so a new TCP
   connection, for every action call; here the session (and its keep-alive connections) is kept
@@ -21,7 +22,8 @@ Rasa does, only cheaper:
 - **Applied events continued, not walked again** (bot/rasa_ext/applied_events.py), **dialogue
   states extended, not recomputed** (bot/rasa_ext/incremental_states.py), and a
   conversation's events read once, then only its new rows (bot/rasa_ext/tracker_cache.py, in
-  the tracker store): the parts of a turn that grew with the conversation's length.
+  the tracker store), and **the RulePolicy shown the states its rules can see**
+  (bot/rasa_ext/rule_window.py): the parts of a turn that grew with the conversation's length.
 """
 
 from __future__ import annotations
@@ -69,6 +71,12 @@ class _EncodedEvents(list):
 _EVENTS_SLOT = "\u0000anxin-events\u0000"
 
 
+def _turns_sent() -> int:
+    from bot import settings
+
+    return settings.action_turns_sent()
+
+
 def _kept_event(event: Any) -> tuple[dict, str]:
     """``event.as_dict()`` and its JSON, kept on the event. Rasa does not change an event once
     it is in a tracker, except its timestamp just before (``_log_action_on_tracker``), so what
@@ -83,8 +91,22 @@ def _kept_event(event: Any) -> tuple[dict, str]:
     return as_dict, encoded
 
 
+def _latest_turns(events: Any, turns: int) -> list:
+    """The events from the ``turns``-th last customer message on (all of them when ``turns`` is
+    0 or the conversation is shorter)."""
+    if turns <= 0:
+        return list(events)
+    seen = 0
+    for back, event in enumerate(reversed(events)):
+        if event.type_name == "user":  # UserUttered
+            seen += 1
+            if seen == turns:
+                return [events[i] for i in range(len(events) - 1 - back, len(events))]
+    return list(events)
+
+
 def _encoded_events(tracker: Any) -> _EncodedEvents:
-    kept = [_kept_event(event) for event in tracker.events]
+    kept = [_kept_event(event) for event in _latest_turns(tracker.events, _turns_sent())]
     encoded = _EncodedEvents(as_dict for as_dict, _ in kept)
     encoded.fragments = [fragment for _, fragment in kept]
     return encoded
@@ -93,7 +115,11 @@ def _encoded_events(tracker: Any) -> _EncodedEvents:
 class _EventsFromKeptJson:
     """The tracker as Rasa's ``_action_call_format`` reads it, its events (verbosity ALL)
     from the kept dicts: making every event's dict on every call was a twelfth of a late
-    turn's work, and its JSON another part."""
+    turn's work, and its JSON another part. Only the latest turns' events are sent
+    (``ANXIN_ACTION_TURNS``, bot/settings.py): the actions look back a turn or two at most
+    (who is speaking, the action before the message, a hand-off's last ten intents), slots and
+    the latest message travel on their own, and sending and parsing a 300-turn conversation
+    on every call was most of what a late turn still spent more than an early one."""
 
     def __init__(self, tracker: Any) -> None:
         self._tracker = tracker
@@ -263,7 +289,7 @@ def install_load_without_training_step() -> None:
 
 
 def install() -> None:
-    from bot.rasa_ext import applied_events, incremental_states
+    from bot.rasa_ext import applied_events, incremental_states, rule_window
 
     install_selective_domain()
     install_kept_sessions()
@@ -271,3 +297,4 @@ def install() -> None:
     install_load_without_training_step()
     applied_events.install()
     incremental_states.install()
+    rule_window.install()

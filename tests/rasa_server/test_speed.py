@@ -126,6 +126,34 @@ def test_an_action_call_body_made_from_kept_event_json_is_the_json_rasa_would_se
     assert speed._encoded_body({"json": {"no": "tracker"}}) == {"json": {"no": "tracker"}}
 
 
+def test_an_action_call_carries_the_latest_turns_whole(monkeypatch):
+    """With ANXIN_ACTION_TURNS=N the events from the N-th last customer message on, exactly as
+    Rasa sends them; slots and the latest message as Rasa sends them; 0 sends everything."""
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet
+
+    speed.install()
+    events = []
+    for turn in range(30):
+        events += [ActionExecuted("action_listen"), UserUttered(f"第{turn}句", {"name": "greet"}),
+                   SlotSet("language", "zh"), ActionExecuted("utter_greet"), BotUttered(f"答{turn}")]
+    tracker = DialogueStateTracker.from_events("c-turns", events)
+    action = RemoteAction("action_check_balance", EndpointConfig("http://127.0.0.1:1/webhook",
+                                                                  enable_selective_domain=True))
+    rasa_s = RemoteAction._action_call_format.original(action, tracker, DOMAIN)
+    monkeypatch.setenv("ANXIN_ACTION_TURNS", "4")
+    body = action._action_call_format(tracker, DOMAIN)
+    sent = json.loads(speed._encoded_body({"json": body})["data"])["tracker"]
+    assert sent["events"] == rasa_s["tracker"]["events"][-4 * 5 + 1:]  # from the 4th last message
+    assert sent["events"][0]["text"] == "第26句"
+    assert {k: v for k, v in sent.items() if k != "events"} == \
+        json.loads(json.dumps({k: v for k, v in rasa_s["tracker"].items() if k != "events"}))
+    for everything in ("0", "100"):
+        monkeypatch.setenv("ANXIN_ACTION_TURNS", everything)
+        body = action._action_call_format(tracker, DOMAIN)
+        assert json.loads(speed._encoded_body({"json": body})["data"])["tracker"]["events"] == \
+            json.loads(json.dumps(rasa_s["tracker"]["events"]))
+
+
 def test_the_action_server_receives_every_event_of_the_conversation():
     speed.install()
     server, _ = asyncio.run(exchange([DOMAIN, DOMAIN]))
