@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from functools import partial
 
 from rasa_sdk import utils
@@ -76,8 +77,27 @@ class TimedActionExecutor(ActionExecutor):
                         extra={"action": action, "seconds": round(seconds, 4)})
 
 
+# rasa-sdk 3.21 serving Rasa 3.6 is the pairing shared/reference/runtime.md measured (rasa-sdk
+# 3.6 does not run on Python 3.11). rasa-sdk warns about it on every action call, and with the
+# library warning filters reset all the time (scikit-learn's) the warning became a masked JSON
+# log record per call: a tenth of the action server's work under load (bench/load_profile.py).
+PAIRED_VERSIONS = (r"Your versions of rasa and rasa_sdk might not be compatible\. "
+                   r"You are currently running rasa version 3\.6\.\d+ and rasa_sdk version 3\.21\.")
+
+
+def silence_paired_version_warning() -> None:
+    """Ignore rasa-sdk's version warning for the measured pairing only (any other mismatch still
+    warns), and say once, at start, which pairing runs."""
+    warnings.filterwarnings("ignore", message=PAIRED_VERSIONS, category=UserWarning)
+    import rasa_sdk
+
+    logger.info("rasa-sdk %s serves Rasa 3.6 (the pairing of shared/reference/runtime.md); its "
+                "per-call version warning is not logged", rasa_sdk.__version__)
+
+
 def create_app(action_executor: ActionExecutor, **options):
     logs.configure(PROCESS)  # runs in every worker process (spawned: nothing is inherited)
+    silence_paired_version_warning()
     app = create_app_for_serve(action_executor, **options)
     logs.install_request_ids(app)
     metrics.add_routes(app, models_ready)

@@ -236,9 +236,11 @@ def tracker_cache_conversations() -> int:
 
 def action_turns_sent() -> int:
     """How many of the conversation's latest turns an action call carries
-    (``ANXIN_ACTION_TURNS``, default 50; 0: the whole conversation, as Rasa sends it). Slots
-    and the latest message are sent whole either way. See bot/rasa_ext/speed.py."""
-    return max(0, int(os.environ.get("ANXIN_ACTION_TURNS", "50")))
+    (``ANXIN_ACTION_TURNS``, default 20; 0: the whole conversation, as Rasa sends it). Slots
+    and the latest message are sent whole either way. The actions look back furthest for a
+    hand-off's summary, the last ten intents (bot/handoff.py ``RECENT``): 20 is twice that.
+    See bot/rasa_ext/speed.py."""
+    return max(0, int(os.environ.get("ANXIN_ACTION_TURNS", "20")))
 
 
 def turns_at_once() -> int:

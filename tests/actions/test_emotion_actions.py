@@ -82,3 +82,12 @@ def test_handoff_leaves_a_summary_and_resets_the_count(dispatcher, tracker_facto
 def test_complaint_handoff_says_why(dispatcher, tracker_factory):
     run(ActionHandoffWithSummary(), dispatcher, tracker_factory("我要投诉", sender="ho-2", intent="complaint"))
     assert handoff.recent("ho-2")[0].reason == "complaint"
+
+
+def test_action_calls_carry_at_least_the_turns_a_handoff_summary_reads(monkeypatch):
+    """The Rasa server sends an action the latest ANXIN_ACTION_TURNS turns (bot/rasa_ext/speed.py);
+    a hand-off's summary reads the last RECENT intents, one per turn: the default must cover them."""
+    from bot import handoff, settings
+
+    monkeypatch.delenv("ANXIN_ACTION_TURNS", raising=False)
+    assert settings.action_turns_sent() >= handoff.RECENT

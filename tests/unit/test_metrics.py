@@ -275,3 +275,19 @@ def test_the_dashboard_uses_only_defined_metrics_and_shows_every_one():
     for panel in dashboard["panels"]:
         assert panel["title"] and panel["gridPos"]["w"] <= 24
         assert panel["datasource"]["uid"] == "${datasource}"
+
+
+def test_rasa_sdks_version_warning_is_silenced_for_the_measured_pairing_only():
+    import warnings
+
+    from rasa_sdk import utils
+
+    from bot import action_server
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        action_server.silence_paired_version_warning()
+        utils.check_version_compatibility("3.6.21")  # the pairing runtime.md measured
+        assert caught == []
+        utils.check_version_compatibility("3.5.2")  # any other mismatch still warns
+        assert len(caught) == 1 and "might not be compatible" in str(caught[0].message)
