@@ -33,6 +33,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from bot import metrics
 from bot.compliance import audit, catalogue, guard, risk_profile, rulebook
 from bot.compliance.outgoing import CONTENT_KEYS, Outgoing
+from bot.rasa_ext import speed
 
 logger = logging.getLogger(__name__)
 HANDOFF_RESPONSE = "utter_handoff"
@@ -138,6 +139,7 @@ async def _send_guarded(events: list, tracker: Any, output_channel: Any) -> None
             if isinstance(request, dict) and request.get("kind") == "warning":
                 shown = set()
             shown |= _products_named(message)
+        speed.forget_kept(event)  # stamped (and maybe replaced) after Rasa logged it
         earlier.append(event.text or "")
         await _original_send([event], tracker, output_channel)
         if request is not None and not violations:

@@ -18,15 +18,20 @@ Exactly Rasa's result, as its featurizers use it, or Rasa's own computation:
   was a quarter of what a late turn still spent here). They are kept as Rasa's featurizers
   leave every state but the last (``_remove_user_text_if_intent``: a user sub-state with an
   intent loses its text) — the only change a caller makes to them — so a caller's change is
-  already made and changes nothing. The last state is new for every call: the featurizers
-  change it (``_choose_last_user_input``). Serving's only callers are the featurizers
-  (``prediction_states``); training's trackers are rule and augmented trackers, computed by Rasa.
+  already made and changes nothing. The last state is new for every call, also when it is a
+  kept one (a hidden turn): the featurizers change it (``_choose_last_user_input``). Serving's
+  only callers are the featurizers (``prediction_states``); training's trackers are rule and
+  augmented trackers, computed by Rasa. (A policy predicting ``action_unlikely_intent``, i.e.
+  UnexpecTEDIntentPolicy, would let the featurizers drop states and change a kept one as the
+  last: config.yml has none, and tests/rasa_server/test_incremental_states.py fails if one is
+  added.)
 """
 
 from __future__ import annotations
 
 import collections
 import json
+import operator
 import threading
 from typing import Any
 
@@ -46,15 +51,16 @@ def _same(kept: Event, new: Event) -> bool:
 
 
 def _begins(applied: list[Event], replayed: list[Event]) -> bool:
-    """The applied events begin with the replayed ones. The same first and last objects suffice
-    (two stretches of one conversation's events that start and end alike are the same, as in
-    bot/rasa_ext/applied_events.py); else event by event, as stored."""
+    """The applied events begin with the replayed ones: the same objects (a C loop of identity
+    checks), else event by event, as stored, where they are not."""
     n = len(replayed)
     if n > len(applied):
         return False
-    if n == 0 or (applied[0] is replayed[0] and applied[n - 1] is replayed[-1]):
+    prefix = applied[:n]
+    if all(map(operator.is_, prefix, replayed)):
         return True
-    return all(_same(kept, new) for kept, new in zip(reversed(replayed), reversed(applied[:n]), strict=True))
+    return all(kept is new or _same(kept, new)
+               for kept, new in zip(reversed(replayed), reversed(prefix), strict=True))
 
 
 def _copy_state(state: dict) -> dict:
@@ -64,10 +70,11 @@ def _copy_state(state: dict) -> dict:
 
 def _as_featurized(state: dict) -> dict:
     """What Rasa's featurizers make of a state that is not the last (their
-    ``_remove_user_text_if_intent``, which changes the state in place)."""
+    ``_remove_user_text_if_intent``, which changes the state in place), as a new state when it
+    differs: the state as made is kept too, for when it ends the list."""
     user = state.get(core_constants.USER)
     if user and user.get(INTENT) and user.get(TEXT):
-        state[core_constants.USER] = {key: value for key, value in user.items() if key != TEXT}
+        return {**state, core_constants.USER: {key: value for key, value in user.items() if key != TEXT}}
     return state
 
 
@@ -83,6 +90,7 @@ class _Replay:
         self.replayed = tracker.init_copy()  # as generate_all_prior_trackers
         self.events: list[Event] = []
         self.states: list[dict] = []
+        self.last_made: dict = {}  # the last of ``states`` as Rasa's loop made it
         self.last_ml_action_sub_state: Any = None
         self.turn_was_hidden = False
 
@@ -95,6 +103,7 @@ class _Replay:
     def feed_action(self, hide_rule_turn: bool) -> None:
         state = self.visit(self.replayed, hide_rule_turn)
         if state is not None:
+            self.last_made = state
             self.states.append(_as_featurized(state))
 
     def visit(self, tr: Any, hide_rule_turn: bool) -> dict | None:
@@ -123,7 +132,11 @@ class _Replay:
         kept = (self.last_ml_action_sub_state, self.turn_was_hidden)
         final = self.visit(self.replayed, False)
         self.last_ml_action_sub_state, self.turn_was_hidden = kept
-        return self.states + [_copy_state(final)] if final is not None else list(self.states)
+        if final is not None:
+            return self.states + [_copy_state(final)]
+        # a hidden turn: the last kept state ends the list, as made (the featurizers treat the
+        # last state apart) and copied (they change it)
+        return self.states[:-1] + [_copy_state(self.last_made)] if self.states else []
 
 
 class IncrementalStates:

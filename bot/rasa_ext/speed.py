@@ -80,7 +80,8 @@ def _turns_sent() -> int:
 def _kept_event(event: Any) -> tuple[dict, str]:
     """``event.as_dict()`` and its JSON, kept on the event. Rasa does not change an event once
     it is in a tracker, except its timestamp just before (``_log_action_on_tracker``), so what
-    is kept is used only while the timestamp is the one it was made with. The dict is shared
+    is kept is used only while the timestamp is the one it was made with; code of ours that
+    changes one later calls ``forget_kept``. The dict is shared
     by every call body that carries the event: bodies are only encoded, never changed."""
     kept = event.__dict__.get("_anxin_json")
     if kept is not None and kept[0] == event.timestamp:
@@ -89,6 +90,12 @@ def _kept_event(event: Any) -> tuple[dict, str]:
     encoded = json.dumps(as_dict)
     event.__dict__["_anxin_json"] = (event.timestamp, as_dict, encoded)
     return as_dict, encoded
+
+
+def forget_kept(event: Any) -> None:
+    """Drop what ``_kept_event`` kept: for code that changes an event already in a tracker (the
+    compliance hook stamps and may replace a message after Rasa logged it)."""
+    event.__dict__.pop("_anxin_json", None)
 
 
 def _latest_turns(events: Any, turns: int) -> list:

@@ -70,6 +70,14 @@ def test_each_call_a_new_list_and_other_stretches_walked_again(domain, conversat
         "c-list", events[:-1] + [UserUttered("x", {"name": "greet"})] + events[-1:], domain.slots)
     assert applied_events.applied_events(changed) == _rasa(changed)
     assert applied_events.COUNTS["walked_whole"] == before + 2
+    # the same first and last objects, a customer's message between them changed: not a
+    # continuation either (every object of the walked stretch is checked, not its two ends)
+    tracker = DialogueStateTracker.from_events("c-list", events, domain.slots)
+    assert applied_events.applied_events(tracker) == _rasa(tracker)
+    swapped = [UserUttered("不对", {"name": "deny"}) if isinstance(e, UserUttered) else e for e in events]
+    assert swapped[0] is events[0] and swapped[-1] is events[-1] and swapped != events
+    tracker = DialogueStateTracker.from_events("c-list", swapped + [ActionExecuted("action_listen")], domain.slots)
+    assert applied_events.applied_events(tracker) == _rasa(tracker)
 
 
 def test_each_turn_s_new_tracker_and_its_copies_continue_the_conversation_s_walk(domain, conversations):

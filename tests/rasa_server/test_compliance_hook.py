@@ -1,6 +1,7 @@
 """The guard inside the Rasa server: nothing reaches a channel without passing it."""
 
 import asyncio
+import json
 
 from rasa.core.channels import CollectingOutputChannel
 from rasa.core.processor import MessageProcessor
@@ -173,3 +174,21 @@ def test_a_malformed_request_is_refused_and_the_message_still_sent():
     event = BotUttered("您好", metadata={audit.SHOWN_KEY: {"kind": "suggestion", "customer_id": 42}})
     [sent] = send_events([event])
     assert sent["text"] == "您好" and audit.history("c-parts") == [] and audit.history("42") == []
+
+
+def test_an_event_changed_after_rasa_logged_it_is_encoded_again_for_later_action_calls():
+    """The hook stamps each message (and may replace it) after Rasa put it in the tracker;
+    an action call later in the turn must carry the event as it is now, not a JSON kept before
+    (bot/rasa_ext/speed.py keeps each event's JSON)."""
+    from bot.rasa_ext import speed
+
+    compliance_hook.install()
+    tracker = DialogueStateTracker.from_events("c-hook", [SlotSet("language", "zh"), UserUttered("hi")],
+                                               slots=DOMAIN.slots)
+    event = BotUttered("这款产品保本保收益，最后机会")
+    tracker.update(event)
+    assert speed._kept_event(event)[0]["text"] == "这款产品保本保收益，最后机会"  # kept before the send
+    asyncio.run(MessageProcessor._send_bot_messages([event], tracker, CollectingOutputChannel()))
+    as_dict, encoded = speed._kept_event(event)
+    assert as_dict == event.as_dict() and encoded == json.dumps(event.as_dict())
+    assert as_dict["text"] == rulebook.current().blocked_reply["zh"] and as_dict["metadata"]["message_id"]

@@ -139,3 +139,42 @@ def test_what_the_featurizers_make_of_them_is_rasa_s(domain, conversations, monk
                                 == featurized(original, tracker, featurizer, use_text, ignore)), (number, end)
                         compared += 1
     assert compared > 1000 and kept.extended > kept.replayed_whole
+
+
+def test_a_kept_state_ending_the_list_is_a_copy_the_featurizers_may_change(domain, monkeypatch):
+    """After a hidden rule turn that a form continues, the final state is not made: the last
+    kept state ends the list — here the customer's message before the bot's first answer — and
+    the featurizers change the last state (with text for the last input they drop its intent).
+    The next call, and Rasa, must not see that change."""
+    from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
+
+    form = domain.form_names[0]
+    answer = next(name for name in domain.action_names_or_texts if name.startswith("utter_"))
+    events = [ActionExecuted("action_listen"), UserUttered("帮我做个评估", {"name": domain.intents[0]}),
+              ActionExecuted(answer), ActionExecuted(form, hide_rule_turn=True), ActiveLoop(form)]
+    tracker = DialogueStateTracker.from_events("c-hidden", events, domain.slots)
+    kept = IncrementalStates()
+    original = getattr(Domain.states_for_tracker_history, "original", Domain.states_for_tracker_history)
+
+    def incremental(self, tracker, omit_unset_slots=False, ignore_rule_only_turns=False, rule_only_data=None):
+        return kept.states(self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+
+    def featurized(states_for_history, use_text):
+        monkeypatch.setattr(Domain, "states_for_tracker_history", states_for_history)
+        return MaxHistoryTrackerFeaturizer(None, max_history=None).prediction_states(
+            [tracker], domain, use_text_for_last_user_input=use_text, ignore_rule_only_turns=True, rule_only_data={})
+
+    for use_text in (True, False, True):
+        assert featurized(incremental, use_text) == featurized(original, use_text), use_text
+    assert kept.extended >= 2
+
+
+def test_no_policy_predicts_action_unlikely_intent():
+    """The states shared between calls rely on it (bot/rasa_ext/incremental_states.py): with
+    UnexpecTEDIntentPolicy the featurizers drop states, so a kept one could end the list."""
+    from rasa.shared.utils.io import read_config_file
+
+    from tests.rasa_server.conftest import ROOT
+
+    names = [policy.get("name") for policy in read_config_file(str(ROOT / "config.yml")).get("policies") or []]
+    assert names and "UnexpecTEDIntentPolicy" not in names
