@@ -13,6 +13,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.rasa_ext import incremental_states
 from bot.rasa_ext.incremental_states import IncrementalStates
+from tests.rasa_server.conftest import rasa_s_own
 
 
 def _rule_only_data(domain):
@@ -25,8 +26,8 @@ ARGUMENTS = [(False, False, None), (True, False, None), (False, True, "rule_only
 def _RASA(domain, tracker, omit, ignore, rule_only):
     """Rasa's own computation, also when the incremental one is installed, as the featurizers
     use it: they drop a user text beside an intent from every state but the last."""
-    method = Domain.states_for_tracker_history
-    states = getattr(method, "original", method)(domain, tracker, omit, ignore, rule_only)
+    with rasa_s_own():
+        states = domain.states_for_tracker_history(tracker, omit, ignore, rule_only)
     for state in states[:-1]:
         user = state.get("user", {})
         if user.get("intent") and user.get("text"):
@@ -115,14 +116,19 @@ def test_what_the_featurizers_make_of_them_is_rasa_s(domain, conversations, monk
     from rasa.core.featurizers.tracker_featurizers import MaxHistoryTrackerFeaturizer
 
     kept = IncrementalStates()
-    original = getattr(Domain.states_for_tracker_history, "original", Domain.states_for_tracker_history)
     rule_only = _rule_only_data(domain)
 
     def featurized(states_for_history, tracker, featurizer, use_text, ignore):
+        """With ``states_for_history`` in Rasa's place, or Rasa's own (None)."""
+        def call():
+            return featurizer.prediction_states([tracker], domain, use_text_for_last_user_input=use_text,
+                                                ignore_rule_only_turns=ignore,
+                                                rule_only_data=dict(rule_only) if ignore else None)
+        if states_for_history is None:
+            with rasa_s_own():
+                return call()
         monkeypatch.setattr(Domain, "states_for_tracker_history", states_for_history)
-        return featurizer.prediction_states([tracker], domain, use_text_for_last_user_input=use_text,
-                                            ignore_rule_only_turns=ignore,
-                                            rule_only_data=dict(rule_only) if ignore else None)
+        return call()
 
     def incremental(self, tracker, omit_unset_slots=False, ignore_rule_only_turns=False, rule_only_data=None):
         return kept.states(self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
@@ -136,7 +142,7 @@ def test_what_the_featurizers_make_of_them_is_rasa_s(domain, conversations, monk
                 for use_text in (False, True):
                     for ignore in (False, True):
                         assert (featurized(incremental, tracker, featurizer, use_text, ignore)
-                                == featurized(original, tracker, featurizer, use_text, ignore)), (number, end)
+                                == featurized(None, tracker, featurizer, use_text, ignore)), (number, end)
                         compared += 1
     assert compared > 1000 and kept.extended > kept.replayed_whole
 
@@ -154,18 +160,19 @@ def test_a_kept_state_ending_the_list_is_a_copy_the_featurizers_may_change(domai
               ActionExecuted(answer), ActionExecuted(form, hide_rule_turn=True), ActiveLoop(form)]
     tracker = DialogueStateTracker.from_events("c-hidden", events, domain.slots)
     kept = IncrementalStates()
-    original = getattr(Domain.states_for_tracker_history, "original", Domain.states_for_tracker_history)
 
     def incremental(self, tracker, omit_unset_slots=False, ignore_rule_only_turns=False, rule_only_data=None):
         return kept.states(self, tracker, omit_unset_slots, ignore_rule_only_turns, rule_only_data)
 
-    def featurized(states_for_history, use_text):
-        monkeypatch.setattr(Domain, "states_for_tracker_history", states_for_history)
+    def featurized(use_text):
         return MaxHistoryTrackerFeaturizer(None, max_history=None).prediction_states(
             [tracker], domain, use_text_for_last_user_input=use_text, ignore_rule_only_turns=True, rule_only_data={})
 
     for use_text in (True, False, True):
-        assert featurized(incremental, use_text) == featurized(original, use_text), use_text
+        with rasa_s_own():
+            rasa_s = featurized(use_text)
+        monkeypatch.setattr(Domain, "states_for_tracker_history", incremental)
+        assert featurized(use_text) == rasa_s, use_text
     assert kept.extended >= 2
 
 
@@ -178,3 +185,21 @@ def test_no_policy_predicts_action_unlikely_intent():
 
     names = [policy.get("name") for policy in read_config_file(str(ROOT / "config.yml")).get("policies") or []]
     assert names and "UnexpecTEDIntentPolicy" not in names
+
+
+def test_the_oracle_is_rasa_s_own_code(domain, conversations):
+    """rasa_s_own (conftest) puts Rasa's functions back, even after the patches are installed."""
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    from bot.rasa_ext import applied_events, rule_window
+    from tests.rasa_server.conftest import RASA_OWN
+
+    applied_events.install()
+    incremental_states.install()
+    rule_window.install()
+    with rasa_s_own():
+        for owner, name, _ in RASA_OWN:
+            assert getattr(owner, name).__module__.startswith("rasa."), (owner, name)
+    for owner, name in ((DialogueStateTracker, "applied_events"), (Domain, "states_for_tracker_history"),
+                        (RulePolicy, "_prediction_states")):
+        assert getattr(owner, name).__module__.startswith("bot.rasa_ext."), (owner, name)  # back after

@@ -4,6 +4,7 @@ data/, and on long conversations, with the trained model's own rules (models/anx
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.rasa_ext import rule_window
+from tests.rasa_server.conftest import rasa_s_own
 
 MODEL = Path(__file__).resolve().parents[2] / "models" / "anxin.tar.gz"
 
@@ -29,14 +31,9 @@ def rule_policy() -> RulePolicy:
 
 
 def _predict(policy, tracker, domain, windowed: bool):
-    method = RulePolicy._prediction_states
-    original = getattr(method, "original", method)
-    if not windowed:
-        RulePolicy._prediction_states = original
-    try:
+    """With the window, or Rasa's own RulePolicy (and Rasa's own states and applied events)."""
+    with contextlib.nullcontext() if windowed else rasa_s_own():
         prediction = policy.predict_action_probabilities(tracker, domain)
-    finally:
-        RulePolicy._prediction_states = method
     return (prediction.probabilities, prediction.events, prediction.hide_rule_turn,
             prediction.is_end_to_end_prediction, prediction.is_no_user_prediction)
 
