@@ -263,6 +263,13 @@ def _children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _stolen_cores(before: Any, after: Any) -> float:
+    """Cores' worth of steal time between two ``psutil.cpu_times()`` (0 where not reported)."""
+    total = sum(after) - sum(before)
+    stolen = getattr(after, "steal", 0) - getattr(before, "steal", 0)
+    return psutil.cpu_count() * stolen / total if total > 0 else float("nan")
+
+
 def _busy_cores(before: Any, after: Any) -> float:
     """Cores' worth of busy time between two ``psutil.cpu_times()`` (all cores together)."""
     def seconds(times: Any) -> float:  # guest time is already inside user time on Linux
@@ -309,6 +316,9 @@ def measure_load(target, kind: str, figures: Figures, users: int, warmup: int, d
     # (every process, PostgreSQL and Redis included), in % of one core as the others
     figures.cpu["locust"] = 100 * (locust_after - locust_before) / wall
     figures.cpu["machine"] = _busy_cores(machine_before, machine_after) * 100
+    # time the hypervisor gave this VM's cores to others (inside "machine"): a run with much of
+    # it, or with "machine" well above what the processes listed add up to, was disturbed
+    figures.cpu["steal"] = _stolen_cores(machine_before, machine_after) * 100
     figures.notes += [f"failure: {kind}" for kind in result["failure_kinds"]]
 
 
