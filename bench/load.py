@@ -263,20 +263,22 @@ def _children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _cpu_total(times: Any) -> float:
+    """All of a ``psutil.cpu_times()`` (guest time is already inside user time on Linux)."""
+    return sum(value for name, value in times._asdict().items() if name not in ("guest", "guest_nice"))
+
+
 def _stolen_cores(before: Any, after: Any) -> float:
     """Cores' worth of steal time between two ``psutil.cpu_times()`` (0 where not reported)."""
-    total = sum(after) - sum(before)
+    total = _cpu_total(after) - _cpu_total(before)
     stolen = getattr(after, "steal", 0) - getattr(before, "steal", 0)
     return psutil.cpu_count() * stolen / total if total > 0 else float("nan")
 
 
 def _busy_cores(before: Any, after: Any) -> float:
     """Cores' worth of busy time between two ``psutil.cpu_times()`` (all cores together)."""
-    def seconds(times: Any) -> float:  # guest time is already inside user time on Linux
-        return sum(value for name, value in times._asdict().items() if name not in ("guest", "guest_nice"))
-
     idle = (after.idle - before.idle) + (getattr(after, "iowait", 0) - getattr(before, "iowait", 0))
-    total = seconds(after) - seconds(before)
+    total = _cpu_total(after) - _cpu_total(before)
     return psutil.cpu_count() * (total - idle) / total if total > 0 else float("nan")
 
 

@@ -81,8 +81,8 @@ def _kept_event(event: Any) -> tuple[dict, str]:
     """``event.as_dict()`` and its JSON, kept on the event. Rasa does not change an event once
     it is in a tracker, except its timestamp just before (``_log_action_on_tracker``), so what
     is kept is used only while the timestamp is the one it was made with; code of ours that
-    changes one later calls ``forget_kept``. The dict is shared
-    by every call body that carries the event: bodies are only encoded, never changed."""
+    changes one later calls ``forget_kept``. The dict is shared by every call body that carries
+    the event: bodies are only encoded, never changed."""
     kept = event.__dict__.get("_anxin_json")
     if kept is not None and kept[0] == event.timestamp:
         return kept[1], kept[2]
