@@ -17,8 +17,9 @@ from __future__ import annotations
 import threading
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bot import settings
 
@@ -49,16 +50,26 @@ def use_wal(engine, synchronous: str = "FULL") -> None:
     engine.dispose()  # connections opened before the listener get the pragmas on reopen
 
 
-def new_engine(url: str) -> Engine:
+def new_engine(url: str | URL, synchronous: str = "FULL") -> Engine:
     """An engine of its own for ``url`` (``engine`` shares one per URL). A bare ``postgresql://``
     URL means psycopg2 in both environments: SQLAlchemy 2.1 would otherwise pick psycopg 3,
-    which the Rasa environment (SQLAlchemy 1.4, psycopg2 from Rasa) does not have."""
+    which the Rasa environment (SQLAlchemy 1.4, psycopg2 from Rasa) does not have.
+
+    A SQLite file keeps its connections in a pool, as SQLAlchemy 2.0 does by default: 1.4 (the
+    Rasa environment) opened and closed the file for every session, 4% of a turn's work under
+    load (bench/load_profile.py). Its connections are not pinged before use (a file does not
+    drop them); a server's are. ``synchronous``: see ``use_wal``."""
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg2")
-    connect_args = {"check_same_thread": False, "timeout": 15} if parsed.get_backend_name() == "sqlite" else {}
-    created = create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
-    use_wal(created)
+    if parsed.get_backend_name() != "sqlite":
+        created = create_engine(parsed, pool_pre_ping=True)
+    elif parsed.database in (None, "", ":memory:"):
+        created = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 15})
+    else:
+        created = create_engine(parsed, poolclass=QueuePool,
+                                connect_args={"check_same_thread": False, "timeout": 15})
+    use_wal(created, synchronous)
     return created
 
 

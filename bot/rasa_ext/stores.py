@@ -36,7 +36,6 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy import create_engine, func
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
-from sqlalchemy.pool import QueuePool
 
 from bot import db, settings
 from bot.compliance.masking import mask_event
@@ -72,16 +71,13 @@ class UrlSQLTrackerStore(SQLTrackerStore):
         if self.engine.dialect.name != "sqlite":  # same engine as Rasa's, plus pool_pre_ping
             self.engine.dispose()
             self.engine = create_engine(engine_url, pool_pre_ping=True, **create_engine_kwargs(engine_url))
-        elif engine_url.database not in (None, "", ":memory:"):
-            # Kept connections: SQLAlchemy 1.4 opens and closes a SQLite file for every session
-            # (NullPool), 4% of a turn's work under load (bench/load_profile.py); 2.0's default.
+        elif engine_url.database not in (None, "", ":memory:"):  # an in-memory one keeps Rasa's engine
+            # A SQLite file as the project's (bot.db: connections kept). Conversation logs with
+            # synchronous=NORMAL: saves ~50-90 ms per turn of fsyncs (measured); the last turns
+            # may be lost on power loss, the file never corrupts.
             self.engine.dispose()
-            self.engine = create_engine(engine_url, poolclass=QueuePool, pool_size=4, max_overflow=8,
-                                        connect_args={"check_same_thread": False, "timeout": 15})
+            self.engine = db.new_engine(engine_url, synchronous="NORMAL")
         self.sessionmaker = sessionmaker(bind=self.engine)
-        # Conversation logs on SQLite: WAL + synchronous=NORMAL saves ~50-90 ms per turn of
-        # fsyncs (measured); the last turns may be lost on power loss, the file never corrupts.
-        db.use_wal(self.engine, synchronous="NORMAL")
         self.event_cache = TrackerEventCache(settings.tracker_cache_conversations())
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:

@@ -48,6 +48,33 @@ def test_sqlite_connections_are_kept_between_turns_in_wal_mode(tmp_path, monkeyp
     assert asyncio.run(store.retrieve("customer-k")).latest_message.text == "第2句"
 
 
+def test_an_in_memory_tracker_store_keeps_rasa_s_engine_and_its_tables():
+    """``sqlite://`` (one connection, the tables Rasa made on it): replacing or disposing that
+    engine would lose them."""
+    import asyncio
+
+    store = UrlSQLTrackerStore(domain=Domain.empty(), url="sqlite://")
+    tracker = DialogueStateTracker("customer-m", [])
+    tracker.update(UserUttered("查余额"))
+    asyncio.run(store.save(tracker))
+    assert asyncio.run(store.retrieve("customer-m")).latest_message.text == "查余额"
+
+
+def test_the_project_s_sqlite_files_keep_their_connections_under_sqlalchemy_1_4(tmp_path):
+    """bot.db, which the tracker store's SQLite file uses too: a pool, not a file opened for
+    every session (1.4's NullPool), with the write-ahead log."""
+    from sqlalchemy.pool import QueuePool
+
+    from bot import db
+
+    engine = db.new_engine(f"sqlite:///{tmp_path / 'project.db'}")
+    assert isinstance(engine.pool, QueuePool)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    engine.dispose()
+
+
 def test_lock_store_is_in_memory_without_redis():
     assert isinstance(EnvLockStore(), InMemoryLockStore)
 
