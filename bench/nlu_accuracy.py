@@ -32,7 +32,7 @@ def evaluate(rasa_url: str, token: str) -> None:
     for intent, by_language in heldout.items():
         for language, messages in by_language.items():
             for text in messages:
-                parsed = session.post(f"{rasa_url}/model/parse", params={"token": token},
+                parsed = session.post(f"{rasa_url}/model/parse", headers={"Authorization": f"Bearer {token}"},
                                       json={"text": text}, timeout=30).json()
                 results[language].append((intent, parsed["intent"]["name"], text))
     print(f"NLU held-out evaluation — {machine_facts()}")

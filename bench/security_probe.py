@@ -37,6 +37,7 @@ CUSTOMER_LIMIT = 8
 
 # The audit key of production-mode servers started here (a bank keeps its own in a vault).
 AUDIT_KEY = os.environ.get("ANXIN_AUDIT_KEY") or uuid.uuid4().hex + uuid.uuid4().hex
+ACTION_SECRET = os.environ.get("ANXIN_ACTION_SECRET") or uuid.uuid4().hex + uuid.uuid4().hex
 
 
 @contextlib.contextmanager
@@ -119,7 +120,7 @@ class Bank:
 def production_environment(state: Path, wechat: dict, wechat_api_url: str, gateways) -> dict[str, str]:
     """Settings of servers run as the bank runs them (demo mode off, limits on, gateways faked)."""
     return {"ANXIN_DEMO_MODE": "0", "ANXIN_STATE_DIR": str(state), **wechat, "WECHAT_API_BASE": wechat_api_url,
-            "ANXIN_AUDIT_KEY": AUDIT_KEY,
+            "ANXIN_AUDIT_KEY": AUDIT_KEY, "ANXIN_ACTION_SECRET": ACTION_SECRET,
             "ANXIN_SMS_GATEWAY_URL": gateways.sms_url, "ANXIN_APP_PUSH_URL": gateways.push_url,
             "ANXIN_RATE_LIMIT_CUSTOMER": f"{CUSTOMER_LIMIT}/minute", "ANXIN_RATE_LIMIT_ADDRESS": "300/minute",
             "ANXIN_RATE_LIMIT_WECHAT": "5/minute",

@@ -104,6 +104,8 @@ class Cluster(Servers):
             self.postgres.create_database(name)
         self.environment.update({variable: self.database_url(variable) for variable in DATABASES})
         self.environment.update(ANXIN_REDIS_URL=self.redis.url, ANXIN_STATE_DIR=str(self.state))
+        # HAProxy (on this host) adds X-Forwarded-For: the per-address limits count the client it names
+        self.environment.setdefault("ANXIN_TRUSTED_PROXIES", HOST)
 
     def _haproxy_config(self) -> Path:
         servers = "\n".join(f"    server rasa-{i} {HOST}:{self.rasa_port + i} cookie rasa-{i}"

@@ -33,7 +33,7 @@ from bot.compliance.masking import MaskingFilter, install_log_masking, mask
 
 HEADER = "X-Request-Id"
 REQUEST_ID: ContextVar[str | None] = ContextVar("anxin_request_id", default=None)
-_SANE_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")  # no spaces, quotes or newlines in our log lines
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}\Z")  # no spaces, quotes or newlines in our log lines
 FORMATS = ("json", "text")
 SANIC_LOGGERS = ("sanic.root", "sanic.error", "sanic.access", "sanic.server", "sanic.websockets")
 # LogRecord attributes that are not extras.

@@ -15,10 +15,15 @@ own names (intents, actions); anything else is counted as ``other`` so that a cl
 create series at will. With several worker processes per server, set
 ``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's multiprocess mode) before the server starts:
 ``/metrics`` then reports the sum over the workers.
+
+``/metrics`` tells how busy the bank is and which intents customers have, so it is not public:
+it answers only ``Authorization: Bearer <ANXIN_METRICS_TOKEN>`` (Prometheus: ``authorization:
+credentials_file``); without the token configured it answers 403 to everyone.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
 from collections.abc import Callable, Iterable
 
@@ -31,6 +36,7 @@ HANDOFF_REASONS = ("complaint", "asked", "emotion", "offer_accepted")
 REFUSAL_REASONS = ("weak_evidence", "unavailable")
 FAILURE_KINDS = ("error", "timeout")
 DELIVERY_MODES = ("passive", "async")
+WECHAT_REFUSALS = ("signature", "plaintext", "stale", "replay", "malformed", "oversize")
 # Seconds: WeChat's passive window is 4.5 s and the action time-out 8 s, so both are edges.
 TURN_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 4.5, 6.0, 8.0, 12.0, 20.0, 30.0)
 ACTION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -74,6 +80,17 @@ WECHAT_DELIVERIES = Counter(
     "anxin_wechat_deliveries_total",
     "WeChat turns answered in the callback's reply (passive) or later through the customer-service API (async).",
     ["mode"])
+WECHAT_REFUSED = Counter(
+    "anxin_wechat_refused_total",
+    "WeChat callbacks refused, by reason: signature (forged), plaintext (secure mode downgraded), "
+    "stale (timestamp outside the window), replay (a copy), malformed, oversize.",
+    ["reason"])
+ACTION_CALLS_REFUSED = Counter(
+    "anxin_action_calls_refused_total",
+    "Calls the action server refused, by reason: unsigned, bad_timestamp, stale_timestamp, bad_signature "
+    "(401), media_type (415: not JSON, or compressed), bad_json (400: malformed or nested too deep), "
+    "too_large (413), tracker_mismatch (403: not the stored conversation, bot/conversation_check.py).",
+    ["reason"])
 RATE_LIMITED = Counter(
     "anxin_rate_limited_total",
     "Requests refused by a rate limit, by channel (rest, wechat, copilot).",
@@ -84,7 +101,8 @@ COPILOT_SECONDS = Histogram(
     buckets=TURN_BUCKETS)
 
 ALL = (TURN_SECONDS, TURN_FAILURES, INTENTS, EMOTIONS_SENSED, HANDOFFS, GUARD_BLOCKS, KNOWLEDGE_REFUSALS,
-       ACTION_FAILURES, ACTION_SECONDS, WECHAT_DELIVERIES, RATE_LIMITED, COPILOT_SECONDS)
+       ACTION_FAILURES, ACTION_SECONDS, WECHAT_DELIVERIES, WECHAT_REFUSED,
+       ACTION_CALLS_REFUSED, RATE_LIMITED, COPILOT_SECONDS)
 
 
 def bounded(value: object, allowed: Iterable[str]) -> str:
@@ -107,6 +125,14 @@ def exposition() -> bytes:
     return generate_latest(REGISTRY)
 
 
+def scrape_allowed(authorization: str | None) -> bool:
+    """Whether the ``Authorization`` header carries ``ANXIN_METRICS_TOKEN`` (never when it is unset)."""
+    expected = os.environ.get("ANXIN_METRICS_TOKEN", "")
+    scheme, _, given = (authorization or "").partition(" ")
+    return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode("utf-8"), expected.encode("utf-8"))
+
+
 def add_routes(app, ready: Callable[[], tuple[bool, dict]]) -> None:
     """Serve ``GET /metrics``, ``GET /health/live`` and ``GET /health/ready`` on a Sanic app.
 
@@ -116,7 +142,9 @@ def add_routes(app, ready: Callable[[], tuple[bool, dict]]) -> None:
     """
     from sanic import response
 
-    async def metrics(_request):
+    async def metrics(request):
+        if not scrape_allowed(request.headers.get("authorization")):
+            return response.json({"error": "metrics need Authorization: Bearer <ANXIN_METRICS_TOKEN>"}, status=403)
         return response.raw(exposition(), content_type=CONTENT_TYPE_LATEST)
 
     async def live(_request):

@@ -8,12 +8,18 @@ fail the request; it goes back to Redis by itself. The spec is the library's not
 ("120/minute", "10 per second", "1000/hour; 50/minute"); "off" (or empty) turns the limiter
 off, so every hit passes.
 
+Behind a reverse proxy every request comes from the proxy's address, so one client would spend
+everybody's per-address budget: ``client_address`` reads ``X-Forwarded-For`` only when the
+request comes from a proxy listed in ``ANXIN_TRUSTED_PROXIES``, and then takes the right-most
+address that is not itself a trusted proxy (what a client writes further left is not evidence).
+
 Imports only the standard library at import time (the Rasa server imports it): ``limits``
 is loaded when the first enabled limiter is made.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import time
@@ -95,3 +101,32 @@ class Limiter:
                 exhausted, wait = True, max(wait, stats.reset_time - now)
         return max(1, math.ceil(wait)) if exhausted else 0
 
+
+
+def _trusted(address: str, proxies: tuple) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)
+
+
+def forwarded_client(peer: str, forwarded_for: str | None, proxies: tuple) -> str:
+    """The client behind ``peer``: ``peer`` itself unless it is a trusted proxy; then the
+    right-most ``X-Forwarded-For`` entry that is not a trusted proxy (all trusted: the left-most)."""
+    if not forwarded_for or not _trusted(peer, proxies):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop[:64]
+    return hops[0][:64] if hops else peer
+
+
+def client_address(request) -> str:
+    """The address a request's per-address limit counts against (a Sanic request): the socket's
+    peer, or behind a trusted proxy (``ANXIN_TRUSTED_PROXIES``) the client it forwarded for."""
+    peer = str(getattr(request, "ip", "") or "unknown")
+    headers = request.headers  # a proxy may add its own header line after the client's
+    lines = headers.getall("x-forwarded-for", []) if hasattr(headers, "getall") else [headers.get("x-forwarded-for")]
+    return forwarded_client(peer, ",".join(line for line in lines if line), settings.trusted_proxies())

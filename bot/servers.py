@@ -4,7 +4,10 @@ copilot.
 Used by ``make run``, the end-to-end tests and the benchmarks, so all three start the
 servers the same way; ``bot.cluster`` (``make cluster``) starts several of each from here too.
 Standard library only: it runs from either virtual environment.
-All bind 127.0.0.1; logs go to ``<state>/logs``.
+All bind 127.0.0.1; logs go to ``<state>/logs``. Secrets reach the servers in their environment,
+never on their command lines (which ``ps`` shows to every user of the machine); the servers and
+this launcher create files readable by their owner only (umask 077: state and logs 0600, folders
+0700).
 """
 
 from __future__ import annotations
@@ -52,6 +55,23 @@ def _state_dir() -> Path:
     return Path(os.environ.get("ANXIN_STATE_DIR", ROOT / ".state"))
 
 
+PRIVATE_UMASK = 0o077  # files the servers make: 0600, folders: 0700
+
+
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` (0700) if needed and take away group and other access from it and from the
+    files directly in it (state made by an older version was world-readable); sub-folders
+    (PostgreSQL's, Redis's) keep the modes their own servers give them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    for entry in folder.iterdir():
+        try:
+            if entry.is_file() and not entry.is_symlink():
+                os.chmod(entry, entry.stat().st_mode & 0o700)
+        except OSError:
+            pass
+
+
 def _get_json(url: str, timeout: float = 2.0) -> dict | None:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as reply:
@@ -78,6 +98,8 @@ class Servers:
     action_port: int = 5055
     copilot_port: int = 5077
     token: str = field(default_factory=lambda: os.environ.get("ANXIN_API_TOKEN") or secrets.token_hex(16))
+    # The token /metrics requires (Authorization: Bearer), ANXIN_METRICS_TOKEN or new every start.
+    metrics_token: str = field(default_factory=lambda: os.environ.get("ANXIN_METRICS_TOKEN") or secrets.token_hex(16))
     # Demo mode only: the two demo agents' copilot keys ({agent id: key}), new every start (or
     # ANXIN_DEMO_AGENT_KEYS as given); the copilot creates those agents. Otherwise agents are
     # added with `python -m bot.copilot.agents add`.
@@ -86,6 +108,10 @@ class Servers:
     # random one per start, so the demo sign-in can issue tokens; otherwise only what is configured.
     app_jwt_secret: str = field(default_factory=lambda: os.environ.get("ANXIN_APP_JWT_SECRET") or (
         secrets.token_hex(32) if demo_mode_on() and not os.environ.get("ANXIN_APP_JWT_PUBLIC_KEY") else ""))
+    # The secret the Rasa server signs its action-server calls with (bot/service_auth.py):
+    # ANXIN_ACTION_SECRET, else in demo mode a new one every start (made by _env); otherwise
+    # none, and both servers refuse to start until it is configured.
+    action_secret: str = field(default_factory=lambda: os.environ.get("ANXIN_ACTION_SECRET", ""))
     # Settings for these servers only, over the environment (e.g. a second set with demo mode off).
     environment: dict[str, str] = field(default_factory=dict)
     # The package (or module) of custom actions the action server loads; tests load a broken one.
@@ -112,10 +138,15 @@ class Servers:
         env.update(PYTHONPATH=str(ROOT), RASA_TELEMETRY_ENABLED="false", SANIC_HOST=HOST,
                    ANXIN_ACTION_URL=f"{self.action_url}/webhook", HF_HUB_OFFLINE="1",
                    TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1", ANXIN_API_TOKEN=self.token,
+                   ANXIN_METRICS_TOKEN=self.metrics_token,
                    ANXIN_DEMO_AGENT_KEYS=",".join(f"{a}:{k}" for a, k in self.demo_agent_keys.items()),
                    ANXIN_RASA_URL=self.rasa_url,
-                   ANXIN_APP_JWT_SECRET=self.app_jwt_secret)
+                   ANXIN_APP_JWT_SECRET=self.app_jwt_secret, ANXIN_ACTION_SECRET=self.action_secret)
         env.update(self.environment)
+        demo = env.get("ANXIN_DEMO_MODE", "0").strip().lower() in ("1", "true", "yes", "on")
+        if demo and not env["ANXIN_ACTION_SECRET"]:
+            env["ANXIN_ACTION_SECRET"] = secrets.token_hex(32)  # demo: one per start, for all its servers
+        self.action_secret = env["ANXIN_ACTION_SECRET"]
         return env
 
     @property
@@ -125,17 +156,21 @@ class Servers:
     def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
         """Start ``command`` as server ``name`` (its log: ``<logs>/<name>.log``); ``env`` adds
         settings for this process only."""
-        self.logs.mkdir(parents=True, exist_ok=True)
-        log = (self.logs / f"{name}.log").open("ab")
+        private_folder(self.logs.parent)
+        private_folder(self.logs)
+        log = os.fdopen(os.open(self.logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
+        os.chmod(log.fileno(), 0o600)  # a log made by an older launcher was world-readable
         self.processes[name] = subprocess.Popen(command, cwd=ROOT, env={**self._env(), **(env or {})}, stdout=log,
-                                                stderr=subprocess.STDOUT, start_new_session=True)
+                                                stderr=subprocess.STDOUT, start_new_session=True, umask=PRIVATE_UMASK)
+        log.close()  # the child has its own copy
 
     def migrate(self) -> None:
         """Bring the bank and compliance schemas up to date (or only check them, see
         ``ANXIN_DB_AUTO_UPGRADE``) once, before the servers start: a database that is refused
         stops the start with its message instead of failing a customer's first turn."""
+        private_folder(Path(self.environment.get("ANXIN_STATE_DIR") or _state_dir()))
         done = subprocess.run([str(ACTIONS_PYTHON), "-m", "bot.migrate", "ensure"], cwd=ROOT, env=self._env(),
-                              capture_output=True, text=True, timeout=300)
+                              capture_output=True, text=True, timeout=300, umask=PRIVATE_UMASK)
         if done.returncode:
             raise RuntimeError(f"schema migrations failed: {(done.stderr or done.stdout).strip()}")
 
@@ -147,8 +182,9 @@ class Servers:
         """A Rasa server on ``port`` (default ``rasa_port``) calling the action server on
         ``action_port`` (default ``action_port``)."""
         env = {"ANXIN_ACTION_URL": f"http://{HOST}:{action_port}/webhook"} if action_port else None
+        # the API token goes in the environment (ANXIN_API_TOKEN, see _env), never in argv
         self._spawn(name, [str(RASA_PYTHON), "-m", "bot.rasa_ext.server", "run", "--enable-api",
-                           "--auth-token", self.token, "--interface", HOST, "--port", str(port or self.rasa_port),
+                           "--interface", HOST, "--port", str(port or self.rasa_port),
                            "--model", str(MODEL), "--endpoints", "endpoints.yml",
                            "--credentials", "credentials.yml"], env)
 
@@ -248,7 +284,8 @@ def main() -> None:
              f"{servers.demo_agent_keys['demo-compliance']})\n" if "demo-compliance" in servers.demo_agent_keys
              else f"  Compliance: {servers.copilot_url}/console  (add officers: python -m bot.copilot.agents add "
              '<officer_id> --name "..." --role compliance)\n')
-          + f"  HTTP API token: {servers.token}\n"
+          + f"  HTTP API token: {servers.token}  (header Authorization: Bearer <token>)\n"
+          f"  Metrics token:  {servers.metrics_token}  (GET /metrics with Authorization: Bearer <token>)\n"
           f"  Logs:       {_state_dir() / 'logs'}\n"
           "Press Ctrl-C to stop.", flush=True)
     serve_until_stopped(servers)

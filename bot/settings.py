@@ -91,8 +91,8 @@ def daily_transfer_limit() -> Decimal:
 
 
 def step_up_threshold() -> Decimal:
-    """Transfers above this amount need a one-time code confirmed in the app
-    (``ANXIN_STEP_UP_THRESHOLD``)."""
+    """Once a customer's transfers of the day, with the one being confirmed, come to more than
+    this, a one-time code confirmed in the app is needed (``ANXIN_STEP_UP_THRESHOLD``)."""
     return Decimal(os.environ.get("ANXIN_STEP_UP_THRESHOLD", "5000"))
 
 
@@ -110,6 +110,73 @@ def rate_limit(kind: str) -> str:
     customer (REST, socket.io), per client address, per copilot agent or per WeChat follower:
     ``ANXIN_RATE_LIMIT_CUSTOMER`` / ``_ADDRESS`` / ``_AGENT`` / ``_WECHAT``."""
     return os.environ.get(f"ANXIN_RATE_LIMIT_{kind.upper()}", RATE_LIMIT_DEFAULTS[kind])
+
+
+def wechat_timestamp_window() -> int:
+    """How far (seconds) a WeChat callback's timestamp may be from the server's clock
+    (``ANXIN_WECHAT_TIMESTAMP_WINDOW``, default 300): older or later callbacks are refused, and
+    those within it are remembered so a copy is refused too (bot/channels/wechat_replay.py)."""
+    seconds = int(os.environ.get("ANXIN_WECHAT_TIMESTAMP_WINDOW", "300"))
+    if seconds < 1:
+        raise ValueError("ANXIN_WECHAT_TIMESTAMP_WINDOW must be at least 1")
+    return seconds
+
+
+def binding_code_limits() -> tuple[str, str]:
+    """How many WeChat binding codes may be asked for, in the ``limits`` notation: per mobile
+    number (``ANXIN_BINDING_CODES_PER_PHONE``, default ``3/hour``; every number typed counts,
+    registered or not) and per follower (``ANXIN_BINDING_CODES_PER_FOLLOWER``, default ``5/hour``)."""
+    return (os.environ.get("ANXIN_BINDING_CODES_PER_PHONE", "3/hour"),
+            os.environ.get("ANXIN_BINDING_CODES_PER_FOLLOWER", "5/hour"))
+
+
+def binding_lockout() -> tuple[int, int]:
+    """(wrong codes, seconds): that many wrong WeChat binding codes within that time, counted per
+    follower and per mobile number, lock that follower (or that number) out of binding for that time
+    (``ANXIN_BINDING_MAX_FAILURES``, default 5; ``ANXIN_BINDING_LOCKOUT_SECONDS``, default 3600)."""
+    failures = int(os.environ.get("ANXIN_BINDING_MAX_FAILURES", "5"))
+    seconds = int(os.environ.get("ANXIN_BINDING_LOCKOUT_SECONDS", "3600"))
+    if failures < 1 or seconds < 1:
+        raise ValueError("ANXIN_BINDING_MAX_FAILURES and ANXIN_BINDING_LOCKOUT_SECONDS must be at least 1")
+    return failures, seconds
+
+
+def trusted_proxies() -> tuple:
+    """Addresses of the reverse proxies in front of a server (``ANXIN_TRUSTED_PROXIES``: IPs or
+    networks, comma-separated, e.g. ``10.0.0.5,10.1.0.0/16``; default none). Only a request
+    arriving from one of them has its ``X-Forwarded-For`` read (``bot.ratelimit.client_address``)."""
+    import ipaddress  # only here: the rest of the settings need nothing but os
+
+    given = [part.strip() for part in os.environ.get("ANXIN_TRUSTED_PROXIES", "").split(",") if part.strip()]
+    return tuple(ipaddress.ip_network(part, strict=False) for part in given)
+
+
+def metrics_token() -> str:
+    """The token ``/metrics`` requires (``ANXIN_METRICS_TOKEN``, sent as ``Authorization: Bearer``);
+    unset: ``/metrics`` answers 403 to everyone. ``bot.servers`` makes one per start when unset."""
+    return os.environ.get("ANXIN_METRICS_TOKEN", "")
+
+
+def api_token() -> str:
+    """The Rasa HTTP API's token: ``ANXIN_API_TOKEN``, else the first line of the file named by
+    ``ANXIN_API_TOKEN_FILE`` (a mounted secret). Never on a command line, where ``ps`` shows it."""
+    token = os.environ.get("ANXIN_API_TOKEN", "").strip()
+    path = os.environ.get("ANXIN_API_TOKEN_FILE", "").strip()
+    if not token and path:
+        token = (Path(path).read_text(encoding="utf-8").splitlines() or [""])[0].strip()
+    return token
+
+
+def max_body_bytes() -> int:
+    """Largest request body the Rasa server accepts, on every route (``ANXIN_MAX_BODY_BYTES``,
+    default 256 KiB); larger gets 413 before it is read."""
+    return int(os.environ.get("ANXIN_MAX_BODY_BYTES", str(256 * 1024)))
+
+
+def max_metadata_bytes() -> int:
+    """Largest ``metadata`` object a customer message may carry, as JSON (``ANXIN_MAX_METADATA_BYTES``,
+    default 4096); larger gets 413 and nothing is stored."""
+    return int(os.environ.get("ANXIN_MAX_METADATA_BYTES", "4096"))
 
 
 AUDIT_KEY_MIN_BYTES = 16
@@ -204,12 +271,58 @@ def report_key() -> bytes:
                        "removing it invalidates the demo's report links")
 
 
+def action_secret() -> bytes:
+    """The key the Rasa server signs every action-server call with and the action server checks
+    (``ANXIN_ACTION_SECRET``, at least 16 bytes; ``bot.service_auth``). Required by both servers in
+    every mode: a call neither signed nor checked would let anyone who reaches the action server
+    act as any customer. ``make run`` / ``make cluster`` (``bot.servers``) make one per start in
+    demo mode and hand it to both processes through the environment, never on a command line."""
+    configured = os.environ.get("ANXIN_ACTION_SECRET", "")
+    if len(configured.encode("utf-8")) < AUDIT_KEY_MIN_BYTES:
+        raise RuntimeError(
+            "ANXIN_ACTION_SECRET is " + ("too short" if configured else "not set")
+            + f": the Rasa server and the action server need the same secret of at least {AUDIT_KEY_MIN_BYTES} "
+            "bytes (e.g. python -c 'import secrets; print(secrets.token_hex(32))')")
+    return configured.encode("utf-8")
+
+
 def report_link_hours() -> int:
     """How long a report link (and the stored report) lasts (``ANXIN_REPORT_LINK_HOURS``, default 72)."""
     hours = int(os.environ.get("ANXIN_REPORT_LINK_HOURS", "72"))
     if hours < 1:
         raise ValueError("ANXIN_REPORT_LINK_HOURS must be at least 1")
     return hours
+
+
+def _positive(variable: str, default: str) -> int:
+    value = int(os.environ.get(variable, default))
+    if value < 1:
+        raise ValueError(f"{variable} must be at least 1")
+    return value
+
+
+def agent_report_link_minutes() -> int:
+    """How long a report link made by an agent on the copilot lasts
+    (``ANXIN_AGENT_REPORT_LINK_MINUTES``, default 60): long enough for the call, not for days."""
+    return _positive("ANXIN_AGENT_REPORT_LINK_MINUTES", "60")
+
+
+def handoff_team() -> str:
+    """The team whose queue the bot's handoffs go to (``ANXIN_HANDOFF_TEAM``, default ``service``);
+    also the team of agents and handoffs stored before agents had teams (``bot.copilot.scope``)."""
+    return os.environ.get("ANXIN_HANDOFF_TEAM", "").strip() or "service"
+
+
+def handling_hours() -> int:
+    """How long a claimed or assigned handoff lets its agent see the customer unless released
+    first (``ANXIN_HANDLING_HOURS``, default 8: one shift)."""
+    return _positive("ANXIN_HANDLING_HOURS", "8")
+
+
+def break_glass_minutes() -> int:
+    """How long an agent's break-glass access to one customer lasts (``ANXIN_BREAK_GLASS_MINUTES``,
+    default 30); each opening is audited with its reason."""
+    return _positive("ANXIN_BREAK_GLASS_MINUTES", "30")
 
 
 def redis_url() -> str | None:

@@ -1,5 +1,9 @@
-"""Append-only audit trail of product suggestions, warnings, mismatches, handoffs, guard blocks and
-refused edits of the compliance rules file.
+"""Append-only audit trail of product suggestions, warnings, mismatches, handoffs, guard blocks,
+refused edits of the compliance rules file, and staff reads of customer data (``console_read``
+by compliance officers, ``agent_read`` by agents, ``break_glass`` when an agent opens access to
+a customer they are not handling), and the action server's reads of customer data and moves of
+their money (``customer_data``) and the calls it refused (``action_refused``,
+bot/conversation_check.py, bot/action_server.py).
 
 A reviewer must be able to reconstruct every suggestion (rule 6): who, when, which products
 and their R-levels, the customer's C-level, the warning text shown, the emotion state and the
@@ -40,7 +44,8 @@ from bot.compliance.masking import mask
 
 Base = declarative_base()
 KINDS = ("suggestion", "warning", "mismatch", "handoff", "guard_block", "assessment", "binding", "unbinding",
-         "erasure", "rules_refused", "holding_review", "console_read")
+         "erasure", "rules_refused", "holding_review", "console_read", "agent_read", "break_glass",
+         "customer_data", "action_refused")
 GENESIS = "0" * 64
 # Records of what a customer was shown: an action asks for them on the message concerned
 # (``when_shown``) and the Rasa server writes them once that message passed the guard and was

@@ -56,5 +56,6 @@ EXPOSE 5005
 HEALTHCHECK --interval=15s --timeout=5s --start-period=180s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:5005/', timeout=4)"]
 
-# The shell form expands $ANXIN_API_TOKEN and refuses to start without it; exec hands PID 1 to Rasa.
-CMD ["sh", "-c", "exec python -m bot.rasa_ext.server run --enable-api --auth-token \"${ANXIN_API_TOKEN:?set ANXIN_API_TOKEN}\" --interface 0.0.0.0 --port 5005 --model models/anxin.tar.gz --endpoints endpoints.yml --credentials credentials.yml"]
+# The API token is read from ANXIN_API_TOKEN (or the file ANXIN_API_TOKEN_FILE names), never
+# passed as --auth-token, where `ps` would show it; without one the server refuses to start.
+CMD ["python", "-m", "bot.rasa_ext.server", "run", "--enable-api", "--interface", "0.0.0.0", "--port", "5005", "--model", "models/anxin.tar.gz", "--endpoints", "endpoints.yml", "--credentials", "credentials.yml"]

@@ -57,6 +57,8 @@ def servers(tmp_path_factory, wechat_api, gateways):
     os.environ.update(WECHAT, WECHAT_API_BASE=wechat_api.url, ANXIN_APP_JWT_SECRET=APP_JWT_SECRET,
                       ANXIN_DEMO_MODE="1", ANXIN_SMS_GATEWAY_URL=gateways.sms_url,
                       ANXIN_APP_PUSH_URL=gateways.push_url,
+                      # /metrics needs this token (Authorization: Bearer); test_observability scrapes with it
+                      ANXIN_METRICS_TOKEN="e2e-metrics-" + uuid.uuid4().hex,
                       # Everything comes from 127.0.0.1 here, and the compliance simulation sends
                       # thousands of messages: no per-address limit on these servers
                       # (tests/e2e/test_production_mode.py runs servers with the limits on).

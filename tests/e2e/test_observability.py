@@ -24,7 +24,8 @@ _msg_ids = itertools.count(int(time.time() * 1000) + 7_000_000)
 
 def scrape(base_url: str) -> dict[tuple[str, tuple], float]:
     """Every sample of ``base_url``'s /metrics: (name, sorted labels) -> value."""
-    reply = requests.get(f"{base_url}/metrics", timeout=10)
+    reply = requests.get(f"{base_url}/metrics", timeout=10,
+                         headers={"Authorization": f"Bearer {os.environ['ANXIN_METRICS_TOKEN']}"})
     assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/plain")
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(reply.text) for s in family.samples}

@@ -84,7 +84,9 @@ def test_what_rasa_imports_to_load_this_project_installs_the_guard(source):
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "ANXIN_LOG_FORMAT": "json"}
+    # --enable-api needs a token (from the environment: the server refuses an open API)
+    return {"ANXIN_API_TOKEN": "guard-startup-test-token", **os.environ, "PYTHONPATH": str(ROOT),
+            "RASA_TELEMETRY_ENABLED": "false", "ANXIN_LOG_FORMAT": "json"}
 
 
 def _free_port() -> int:

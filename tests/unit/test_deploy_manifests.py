@@ -7,7 +7,9 @@ HEALTHCHECK, EXPOSE = the port of the CMD, no secret in ENV/ARG; (d) compose.yml
 images exist, secrets only from ${...}, host ports on 127.0.0.1 only, HAProxy lists the Rasa
 replicas (and `haproxy -c` when Debian's haproxy is installed); (e) Kubernetes, compose and the
 Dockerfiles agree on ports and settings, and every secretKeyRef names a key of the Secret
-template. Every check returns a list of problems; each has a negative test on a broken copy.
+template; (f) the NetworkPolicies allow only the intended paths between the pods (a default deny;
+the action server reachable only from Rasa pods on 5055; ...). Every check returns a list of
+problems; each has a negative test on a broken copy.
 Nothing here needs the network, Docker or a cluster.
 """
 
@@ -498,6 +500,100 @@ def secret_ref_problems(k8s_dir: Path, components: dict[str, dict] | None = None
     return problems
 
 
+# --------------------------------------------------------------------------- (f) network policies
+
+# The paths between the pods (deploy/k8s/network-policies.yaml), as (peer, port) per component:
+# a peer is ("pod", component) or ("namespace", name) (the ingress controller's namespace).
+INGRESS_CONTROLLER = "namespace"
+EXPECTED_INGRESS = {"actions": {(("pod", "rasa"), 5055)},
+                    "rasa": {(INGRESS_CONTROLLER, 5005), (("pod", "copilot"), 5005)},
+                    "copilot": {(INGRESS_CONTROLLER, 5077)}}
+EXPECTED_POD_EGRESS = {"rasa": {(("pod", "actions"), 5055)}, "copilot": {(("pod", "rasa"), 5005)}, "actions": set()}
+DATABASE_PORTS = {5432, 6379}
+
+
+def _selects(selector: dict | None, labels: dict) -> bool:
+    """A label selector with matchLabels only (matchExpressions are reported, not evaluated)."""
+    selector = selector or {}
+    return all(labels.get(k) == v for k, v in (selector.get("matchLabels") or {}).items())
+
+
+def _peers(rule_peers: list | None, components: dict[str, dict], where: str, problems: list[str]) -> list:
+    """The peers of one rule: ("pod", component), ("namespace", name), ("ip", cidr), or ("anyone",)."""
+    if not rule_peers:
+        return [("anyone",)]
+    found = []
+    for peer in rule_peers:
+        if any("matchExpressions" in (peer.get(k) or {}) for k in ("podSelector", "namespaceSelector")):
+            problems.append(f"{where}: matchExpressions are not checked here; use matchLabels")
+        if "ipBlock" in peer:
+            found.append(("ip", peer["ipBlock"]["cidr"]))
+        elif "namespaceSelector" in peer:
+            names = (peer["namespaceSelector"].get("matchLabels") or {}).get("kubernetes.io/metadata.name")
+            found.append(("namespace", names or "any namespace"))
+        else:
+            selected = [c for c, facts in components.items() if _selects(peer.get("podSelector"), facts["labels"])]
+            found += [("pod", c) for c in selected] or [("pod", "no pod of ours")]
+    return found
+
+
+def allowed_paths(k8s_dir: Path) -> tuple[dict[str, dict[str, set]], list[str]]:
+    """component -> {"ingress": {(peer, port)}, "egress": {(peer, port)}} as the NetworkPolicies
+    allow them (port None: every port), and the problems found on the way (no default deny)."""
+    components = _deployments(k8s_dir)
+    policies = [d for _, d in _k8s_documents(k8s_dir) if d.get("kind") == "NetworkPolicy"]
+    problems = []
+    if not any(not (p["spec"].get("podSelector") or {}).get("matchLabels")
+               and {"Ingress", "Egress"} <= set(p["spec"].get("policyTypes") or [])
+               and not p["spec"].get("ingress") and not p["spec"].get("egress") for p in policies):
+        problems.append("k8s: no default-deny NetworkPolicy (every pod, ingress and egress, no rule)")
+    paths = {c: {"ingress": set(), "egress": set()} for c in components}
+    for policy in policies:
+        name = policy["metadata"]["name"]
+        spec = policy["spec"]
+        types = set(spec.get("policyTypes") or ["Ingress"])
+        for component, facts in components.items():
+            if not _selects(spec.get("podSelector"), facts["labels"]):
+                continue
+            for direction, key, peers_key in (("Ingress", "ingress", "from"), ("Egress", "egress", "to")):
+                if direction not in types:
+                    continue
+                for rule in spec.get(key) or []:
+                    peers = _peers(rule.get(peers_key), components, f"NetworkPolicy {name}", problems)
+                    ports = [p.get("port") for p in rule.get("ports") or []] or [None]
+                    paths[component][key] |= {(peer, port) for peer in peers for port in ports}
+    return paths, problems
+
+
+def network_policy_problems(k8s_dir: Path) -> list[str]:
+    paths, problems = allowed_paths(k8s_dir)
+    for component, expected in EXPECTED_INGRESS.items():
+        if component not in paths:
+            problems.append(f"k8s: no Deployment for {component}")
+            continue
+        allowed = {(INGRESS_CONTROLLER if peer[0] == "namespace" else peer, port)
+                   for peer, port in paths[component]["ingress"]}
+        for peer, port in sorted(allowed - expected, key=str):
+            problems.append(f"k8s: {component} accepts ingress from {peer} on {port or 'every port'}")
+        for peer, port in sorted(expected - allowed, key=str):
+            problems.append(f"k8s: {component} does not accept ingress from {peer} on {port}")
+    for component, expected in EXPECTED_POD_EGRESS.items():
+        egress = paths.get(component, {}).get("egress", set())
+        to_pods = {(peer, port) for peer, port in egress if peer[0] in ("pod", "anyone")}
+        for peer, port in sorted(to_pods - expected, key=str):
+            problems.append(f"k8s: {component} may send to {peer} on {port or 'every port'}")
+        for peer, port in sorted(expected - to_pods, key=str):
+            problems.append(f"k8s: {component} may not send to {peer} on {port}")
+        if any(port is None for _, port in egress):
+            problems.append(f"k8s: {component} may send on every port")
+        reached = {port for peer, port in egress if peer[0] == "ip"}
+        if not DATABASE_PORTS <= reached:
+            problems.append(f"k8s: {component} cannot reach PostgreSQL and Redis ({sorted(DATABASE_PORTS - reached)})")
+        if 53 not in {port for _, port in egress}:
+            problems.append(f"k8s: {component} cannot reach DNS")
+    return problems
+
+
 # =========================================================================== tests on the real files
 
 
@@ -565,6 +661,12 @@ def test_every_secret_key_ref_is_in_the_secret_template():
     components = _deployments(DEPLOY / "k8s")
     assert any(facts["secret_refs"] for facts in components.values())
     assert secret_ref_problems(DEPLOY / "k8s", components) == []
+
+
+def test_network_policies_allow_only_the_intended_paths():
+    paths, _ = allowed_paths(DEPLOY / "k8s")
+    assert paths["actions"]["ingress"] == {(("pod", "rasa"), 5055)}  # the action server: Rasa only
+    assert network_policy_problems(DEPLOY / "k8s") == []
 
 
 def test_sizing_placeholder_is_marked_not_measured():
@@ -730,4 +832,30 @@ def test_haproxy_syntax_check_reports_a_broken_config(tmp_path):
 def test_agreement_check_reports(broken, target, old, new, expected):
     edit(broken / target, old, new)
     problems = agreement_problems(broken)
+    assert _has(problems, expected), problems
+
+
+ACTIONS_FROM = ("              app.kubernetes.io/component: rasa\n      ports:\n        - protocol: TCP\n"
+                "          port: 5055")
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    (ACTIONS_FROM, ACTIONS_FROM.replace("rasa", "copilot"), "actions accepts ingress from ('pod', 'copilot')"),
+    (ACTIONS_FROM, "              app.kubernetes.io/component: rasa",
+     "actions accepts ingress from ('pod', 'rasa') on every"),
+    ("  ingress:\n    - from:\n        - podSelector:\n            matchLabels:\n"
+     "              app.kubernetes.io/name: anxin\n"
+     "              app.kubernetes.io/component: rasa\n", "  ingress:\n    - ports:\n        - protocol: TCP\n"
+     "          port: 5055\n    - from:\n        - podSelector:\n            matchLabels:\n"
+     "              app.kubernetes.io/name: anxin\n              app.kubernetes.io/component: rasa\n",
+     "actions accepts ingress from ('anyone',)"),
+    ("  policyTypes:\n    - Ingress\n    - Egress\n---", "  policyTypes:\n    - Ingress\n---", "no default-deny"),
+    ("              app.kubernetes.io/component: actions\n      ports:\n        - protocol: TCP\n          port: 5055",
+     "              app.kubernetes.io/component: copilot\n      ports:\n        - protocol: TCP\n          port: 5077",
+     "rasa may send to ('pod', 'copilot')"),
+    ("          port: 6379\n", "          port: 6380\n", "cannot reach PostgreSQL and Redis"),
+])
+def test_network_policy_check_reports(broken, old, new, expected):
+    edit(broken / "k8s" / "network-policies.yaml", old, new)
+    problems = network_policy_problems(broken / "k8s")
     assert _has(problems, expected), problems

@@ -62,6 +62,10 @@ def get(url: str) -> requests.Response:
     return requests.get(url, timeout=10)
 
 
+def scrape(url: str) -> requests.Response:
+    return requests.get(url, timeout=10, headers={"Authorization": "Bearer unit-metrics-token"})
+
+
 # -- definitions ----------------------------------------------------------------------
 
 
@@ -82,7 +86,8 @@ def test_label_values_outside_the_known_lists_are_other():
 # -- /metrics and the health endpoints on a real server ---------------------------------
 
 
-def test_metrics_and_health_endpoints_on_a_sanic_app():
+def test_metrics_and_health_endpoints_on_a_sanic_app(monkeypatch):
+    monkeypatch.setenv("ANXIN_METRICS_TOKEN", "unit-metrics-token")
     app = Sanic(f"metrics_{uuid.uuid4().hex[:8]}")
     state = {"ready": False}
     metrics.add_routes(app, lambda: (state["ready"], {"models": {"emotion_model": state["ready"]}}))
@@ -98,13 +103,15 @@ def test_metrics_and_health_endpoints_on_a_sanic_app():
             not_ready = await asyncio.to_thread(get, f"{base}/health/ready")
             state["ready"] = True
             ready = await asyncio.to_thread(get, f"{base}/health/ready")
-            before = await asyncio.to_thread(get, f"{base}/metrics")
+            anonymous = await asyncio.to_thread(get, f"{base}/metrics")
+            before = await asyncio.to_thread(scrape, f"{base}/metrics")
             for _ in range(3):
                 await asyncio.to_thread(get, f"{base}/count")
-            after = await asyncio.to_thread(get, f"{base}/metrics")
-        return live, not_ready, ready, before, after
+            after = await asyncio.to_thread(scrape, f"{base}/metrics")
+        return live, not_ready, ready, before, after, anonymous
 
-    live, not_ready, ready, before, after = asyncio.run(scenario())
+    live, not_ready, ready, before, after, anonymous = asyncio.run(scenario())
+    assert anonymous.status_code == 403  # /metrics only with ANXIN_METRICS_TOKEN
     assert live.status_code == 200
     assert not_ready.status_code == 503 and not_ready.json()["status"] == "not ready"
     assert ready.status_code == 200 and ready.json() == {"status": "ready", "models": {"emotion_model": True}}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import subprocess
 import sys
 import time
@@ -60,3 +61,26 @@ def test_importing_it_loads_nothing_heavy():
     code = ("import sys, bot.ratelimit as r; assert 'limits' not in sys.modules; r.Limiter('off');"
             "assert 'limits' not in sys.modules; r.Limiter('1/minute'); assert 'limits' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- the client address behind a reverse proxy (ANXIN_TRUSTED_PROXIES) -------------------------
+
+
+def test_forwarded_for_is_read_only_from_a_trusted_proxy():
+    from bot.ratelimit import forwarded_client
+
+    proxies = (ipaddress.ip_network("10.0.0.5/32"), ipaddress.ip_network("10.1.0.0/16"))
+    # from the proxy: the right-most address it did not add itself; what the client wrote on the left is ignored
+    assert forwarded_client("10.0.0.5", "6.6.6.6, 203.0.113.9", proxies) == "203.0.113.9"
+    assert forwarded_client("10.0.0.5", "203.0.113.9, 10.1.2.3", proxies) == "203.0.113.9"  # two proxies deep
+    # from anyone else the header is the client's own claim: the socket's peer counts
+    assert forwarded_client("198.51.100.7", "203.0.113.9", proxies) == "198.51.100.7"
+    assert forwarded_client("10.0.0.5", None, proxies) == "10.0.0.5"
+    assert forwarded_client("10.0.0.5", "203.0.113.9", ()) == "10.0.0.5"  # no proxy configured
+
+
+def test_trusted_proxies_setting(monkeypatch):
+    monkeypatch.setenv("ANXIN_TRUSTED_PROXIES", "10.0.0.5, 10.1.0.0/16")
+    assert settings.trusted_proxies() == (ipaddress.ip_network("10.0.0.5/32"), ipaddress.ip_network("10.1.0.0/16"))
+    monkeypatch.delenv("ANXIN_TRUSTED_PROXIES")
+    assert settings.trusted_proxies() == ()
