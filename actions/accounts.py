@@ -2,10 +2,18 @@
 
 Who the customer is comes from ``actions.common.party_of`` (what the channel vouched for),
 never from a slot. A transfer carries an idempotency key from the moment it is put to the
-customer for confirmation, so a retried or repeated confirmation moves money once; above
-the step-up threshold a one-time code pushed to the bank app must be entered first; and a
-confirmation the Rasa server has already given up on (it answered "service busy") is never
-executed late: the transfer is then reported truthfully at the next opportunity instead.
+customer for confirmation, so a retried or repeated confirmation moves money once; once
+today's transfers with this one pass the step-up threshold a one-time code pushed to the bank
+app must be entered first, a code bound to this customer, key, amount and payee and spent by
+the one transfer it confirms (``bot.identity.otp``; the Rasa server checks and masks the typed
+code, ``bot.rasa_ext.step_up_door``); and a confirmation the Rasa server has already given up
+on (it answered "service busy") is never executed late: the transfer is then reported
+truthfully at the next opportunity instead.
+
+Payees must be named exactly and amounts be one well-formed positive number
+(``bot.accounts.payees``, ``bot.accounts.amounts``), read from the slot and from the whole
+message, since the entity extractor may hand over only part of what was typed ("张三" out of
+"张三三", "100" out of "−100"); what is wrong is said (texts in bot/identity/texts.yml).
 """
 
 from __future__ import annotations
@@ -25,7 +33,8 @@ from actions.common import joined, language_of, party_of, refuse_unidentified
 from actions.knowledge import answer_question_instead
 from bot import settings
 from bot.accounts import store
-from bot.accounts.amounts import parse_amount
+from bot.accounts.amounts import AmountReading, parse_amount, read_amount
+from bot.accounts.payees import PayeeMatch
 from bot.dialogue.message_shape import too_short
 from bot.identity import delivery, otp
 from bot.identity.party import Party
@@ -77,9 +86,21 @@ def _too_late(tracker: Tracker) -> bool:
     return called is not None and time.time() - called > deadline
 
 
-def _step_up_purpose(key: str) -> str:
-    """What a step-up code is for (bot.identity.otp): the transfer with this idempotency key."""
-    return f"transfer:{key}"
+def _step_up_purpose(customer_id: str | None, pending: dict) -> str | None:
+    """What a step-up code is for (bot.identity.otp): this customer's transfer with this
+    idempotency key, amount and payee, and nothing else."""
+    return otp.step_up_purpose(customer_id, pending)
+
+
+def _say(dispatcher: CollectingDispatcher, tracker: Tracker, name: str, **values: str) -> None:
+    """Say the text ``name`` of bot/identity/texts.yml in the conversation's language."""
+    dispatcher.utter_message(text=delivery.text(name, language_of(tracker), **values))
+
+
+def _typed(tracker: Tracker) -> str | None:
+    """What the customer typed this turn (None for a button's payload)."""
+    text = (tracker.latest_message or {}).get("text")
+    return text if isinstance(text, str) and text and not text.startswith("/") else None
 
 
 def _pending(tracker: Tracker) -> dict:
@@ -91,7 +112,8 @@ def report_unannounced_transfer(dispatcher: CollectingDispatcher, tracker: Track
     """If the confirmed transfer still parked in this conversation did go through (its answer
     never reached the customer: the Rasa server had answered "service busy"), say so now."""
     pending = _pending(tracker)
-    done = store.find_transfer(pending["key"]) if pending.get("key") else None
+    customer = party_of(tracker).customer_id
+    done = store.find_transfer(pending["key"], customer) if pending.get("key") and customer else None
     if done is None:
         return []
     dispatcher.utter_message(response="utter_transfer_done_earlier", payee=done.payee,
@@ -155,28 +177,69 @@ class ValidateTransferForm(FormValidationAction):
         if answer_question_instead(dispatcher, tracker, "amount"):
             return {"amount": None}
         account = store.account(party_of(tracker).customer_id)
-        amount = _checked_amount(dispatcher, account, _as_text(slot_value))
+        amount = _checked_amount(dispatcher, tracker, account, _as_text(slot_value))
         return {"amount": None if amount is None else str(amount)}
 
 
+def _payee_named(customer: str, tracker: Tracker, text: str | None) -> PayeeMatch:
+    """The saved payee ``text`` (the slot) names exactly, agreeing with the whole message: a
+    name the entity extractor cut out of a longer one ("张三" of "给张三三转100") is no match."""
+    found = store.payee_match(customer, text)
+    typed = _typed(tracker)
+    if found.name and typed and typed != text:
+        in_message = store.payee_match(customer, typed)
+        if in_message.name != found.name:
+            return PayeeMatch(None, in_message.near or (found.name,))
+    return found
+
+
 def _checked_payee(dispatcher: CollectingDispatcher, tracker: Tracker, customer: str, text: str | None) -> str | None:
-    """The saved payee ``text`` names, or None after listing the saved payees. Nothing is
-    echoed for a message with no name in it (an emoji, "a": bot.dialogue.message_shape) — the
-    form simply asks again."""
-    payee = store.find_payee(customer, text)
-    if payee is None and (not text or text.startswith("/") or too_short(text)):
+    """The saved payee ``text`` names exactly, or None after asking which one: a near miss
+    ("张三三" for 张三) is asked about, never taken. Nothing is echoed for a message with no
+    name in it (an emoji, "a": bot.dialogue.message_shape) — the form simply asks again."""
+    found = _payee_named(customer, tracker, text)
+    if found.name is not None:
+        return found.name
+    if not found.near and (not text or text.startswith("/") or too_short(text)):
         return None
-    if payee is None:
-        dispatcher.utter_message(response="utter_unknown_payee", payee=text or "",
-                                 payees=joined(tracker, store.account(customer).payees))
-    return payee
+    payees = joined(tracker, store.account(customer).payees)
+    if len(found.near) > 1:
+        _say(dispatcher, tracker, "payee_several", near=joined(tracker, found.near))
+    elif found.near:
+        _say(dispatcher, tracker, "payee_did_you_mean", near=found.near[0], payees=payees)
+    else:
+        dispatcher.utter_message(response="utter_unknown_payee", payee=text or "", payees=payees)
+    return None
 
 
-def _checked_amount(dispatcher: CollectingDispatcher, account: store.AccountView, text: str | None) -> Decimal | None:
+# What is wrong with an amount -> the text that says so (None: the domain's utter_invalid_amount).
+AMOUNT_PROBLEMS = {"negative": "amount_negative", "malformed": "amount_malformed",
+                   "not_positive": "amount_not_positive", "several": "amount_several"}
+
+
+def _amount_read(tracker: Tracker, text: str | None) -> AmountReading:
+    """The amount in ``text`` (the slot), unless the whole message shows it was misread: a sign
+    or a malformed grouping the entity extractor left out ("100" of "−100", "1," of "1,000,0")."""
+    reading = read_amount(text)
+    typed = _typed(tracker)
+    if typed and typed != text:
+        in_message = read_amount(typed)
+        if in_message.problem in ("negative", "malformed"):
+            return in_message
+    return reading
+
+
+def _checked_amount(dispatcher: CollectingDispatcher, tracker: Tracker, account: store.AccountView,
+                    text: str | None) -> Decimal | None:
     """A positive amount the account can pay, or None after saying what is wrong with it."""
-    amount = parse_amount(text)
+    reading = _amount_read(tracker, text)
+    amount = reading.value
     if amount is None:
-        dispatcher.utter_message(response="utter_invalid_amount")
+        problem = AMOUNT_PROBLEMS.get(reading.problem or "")
+        if problem:
+            _say(dispatcher, tracker, problem, typed=reading.typed)
+        else:
+            dispatcher.utter_message(response="utter_invalid_amount")
         return None
     if amount > account.balance:
         dispatcher.utter_message(response="utter_insufficient_funds", amount=_money(amount),
@@ -218,7 +281,8 @@ class ActionAskTransferConfirmation(Action):
         earlier = _pending(tracker)
         if earlier.get("key") and not events:  # a change of mind: check what changed, keep the rest
             payee = _checked_payee(dispatcher, tracker, party.customer_id, payee) if payee else None
-            amount = _checked_amount(dispatcher, account, tracker.get_slot("amount")) if amount is not None else None
+            amount = _checked_amount(dispatcher, tracker, account, tracker.get_slot("amount")) \
+                if tracker.get_slot("amount") else None
             payee, amount = payee or earlier["payee"], amount or parse_amount(earlier["amount"])
         if not payee or amount is None:
             dispatcher.utter_message(response="utter_no_pending_transfer")
@@ -232,7 +296,12 @@ class ActionAskTransferConfirmation(Action):
 class ActionExecuteTransfer(Action):
     """Run the pending transfer, but only as the direct answer to the confirmation question
     (or to the step-up code that followed it), so a stray "yes" later in the conversation
-    can never move money; once per idempotency key; never after the Rasa server gave up."""
+    can never move money; once per idempotency key; never after the Rasa server gave up.
+
+    The step-up code is asked for the day's running total: once today's transfers with this
+    one pass the threshold (``store.needs_step_up``; decided again under the account's lock,
+    ``step_up_over``). Only this customer's verification of a code bound to this very
+    transfer (key, amount, payee) counts, and running the transfer spends it."""
 
     def name(self) -> str:
         return "action_execute_transfer"
@@ -251,8 +320,9 @@ class ActionExecuteTransfer(Action):
             return announced
         amount = parse_amount(pending.get("amount"))
         key = pending.get("key")
-        stepped_up = bool(key) and otp.passed(_step_up_purpose(key))
-        if amount is None or not key or (
+        purpose = _step_up_purpose(party.customer_id, pending)
+        stepped_up = purpose is not None and otp.verified(purpose, party.customer_id)
+        if amount is None or not key or purpose is None or (
                 _action_before_latest_message(tracker) != CONFIRMATION_ACTION and not stepped_up):
             dispatcher.utter_message(response="utter_no_pending_transfer")
             return clear
@@ -260,12 +330,18 @@ class ActionExecuteTransfer(Action):
             dispatcher.utter_message(response="utter_transfer_rehearsal", payee=pending["payee"],
                                      amount=_money(amount))
             return clear
-        if amount > settings.step_up_threshold() and not stepped_up:
+        if not stepped_up and store.needs_step_up(party.customer_id, amount):
             return await _start_step_up(dispatcher, tracker, party.customer_id, pending, amount)
+        if stepped_up and not otp.redeem(purpose, party.customer_id):  # spent by a concurrent call
+            dispatcher.utter_message(response="utter_no_pending_transfer")
+            return clear
         if _too_late(tracker):
             logger.warning("Transfer %s not executed: the Rasa server stopped waiting for this turn", key)
             return []
-        outcome = store.transfer(party.customer_id, pending["payee"], amount, key)
+        outcome = store.transfer(party.customer_id, pending["payee"], amount, key,
+                                 step_up_over=None if stepped_up else settings.step_up_threshold())
+        if outcome.status == "step_up_required":  # another transfer got in first: now a code is needed
+            return await _start_step_up(dispatcher, tracker, party.customer_id, pending, amount)
         if outcome.status == "ok":
             dispatcher.utter_message(response="utter_transfer_done", payee=outcome.payee,
                                      amount=_money(amount), balance=_money(outcome.balance),
@@ -279,6 +355,8 @@ class ActionExecuteTransfer(Action):
         elif outcome.status == "over_daily_limit":
             dispatcher.utter_message(response="utter_transfer_over_limit", left=_money(outcome.limit_left),
                                      currency=outcome.currency)
+        elif outcome.status == "unknown_transfer":
+            dispatcher.utter_message(response="utter_no_pending_transfer")
         else:
             payees = store.account(party.customer_id).payees
             dispatcher.utter_message(response="utter_unknown_payee", payee=pending["payee"],
@@ -288,8 +366,9 @@ class ActionExecuteTransfer(Action):
 
 async def _start_step_up(dispatcher: CollectingDispatcher, tracker: Tracker, customer_id: str,
                          pending: dict, amount: Decimal) -> list[dict[str, Any]]:
-    """Push a one-time code to the customer's app and open the form that asks for it."""
-    code = otp.issue(_step_up_purpose(pending["key"]), customer_id)
+    """Push a one-time code for exactly this transfer to the customer's app and open the form
+    that asks for it; when the amount alone is under the threshold, say it is the day's total."""
+    code = otp.issue(_step_up_purpose(customer_id, pending), customer_id)
     message = delivery.text("step_up_code", language_of(tracker), code=code, payee=pending["payee"],
                             amount=_money(amount))
     try:
@@ -298,26 +377,52 @@ async def _start_step_up(dispatcher: CollectingDispatcher, tracker: Tracker, cus
         logger.error("Step-up code not delivered: %s", error)
         dispatcher.utter_message(response="utter_step_up_unavailable")
         return [SlotSet("pending_transfer", None)]
+    threshold = settings.step_up_threshold()
+    if amount <= threshold:
+        total = store.transferred_today(customer_id) + amount
+        _say(dispatcher, tracker, "step_up_running_total", total=_money(total), threshold=_money(threshold))
     return [SlotSet("step_up_code", None), FollowupAction(STEP_UP_FORM)]
 
 
 class ValidateStepUpForm(FormValidationAction):
-    """Check the code from the app; three wrong codes cancel the transfer."""
+    """Take the outcome of the code the customer typed; three wrong codes cancel the transfer.
+
+    The Rasa server checked the typed code and masked it before the conversation kept it
+    (``bot.rasa_ext.step_up_door``): the slot holds ``otp.TYPED_CODE_MASK``, and the outcome
+    is read from the bank database for this customer and this transfer. Text without the mask
+    (a client that came round the door, or a reply with no digits) is checked here as typed."""
 
     def name(self) -> str:
         return "validate_step_up_form"
 
     async def validate_step_up_code(self, slot_value: Any, dispatcher: CollectingDispatcher,
                                     tracker: Tracker, domain: dict[str, Any]) -> dict[str, Any]:
-        key = _pending(tracker).get("key")
-        digits = "".join(ch for ch in str(slot_value or "") if ch.isdigit())
-        result = otp.check(_step_up_purpose(key), digits) if key else otp.Check("none")
-        if result.status == "ok" and result.customer_id == party_of(tracker).customer_id:
+        customer = party_of(tracker).customer_id
+        purpose = _step_up_purpose(customer, _pending(tracker))
+        typed = str(slot_value or "")
+        if purpose is None:
+            result = otp.Check("none")
+        elif otp.TYPED_CODE_MASK in typed:
+            result = otp.status(purpose, customer)
+        else:
+            digits = "".join(ch for ch in typed if ch.isdigit())
+            if digits:
+                logger.warning("A step-up code reached the action server unmasked (conversation %s)",
+                               tracker.sender_id)
+            result = otp.check(purpose, digits, customer)
+        if result.status == "ok":
             return {"step_up_code": "verified"}
+        if result.status == "pending":  # no try was made (the mask typed by hand): ask again
+            return {"step_up_code": None}
         if result.status == "wrong":
             dispatcher.utter_message(response="utter_step_up_wrong_code", attempts=str(result.attempts_left))
             return {"step_up_code": None}
-        dispatcher.utter_message(response="utter_step_up_failed")
+        if result.status == "expired":
+            _say(dispatcher, tracker, "step_up_expired")
+        elif result.status == "none" and purpose is not None:
+            _say(dispatcher, tracker, "step_up_not_for_this")
+        else:
+            dispatcher.utter_message(response="utter_step_up_failed")
         return {"step_up_code": STEP_UP_FAILED, "pending_transfer": None}
 
 

@@ -1,12 +1,27 @@
 """Read a money amount out of what a customer typed: "500", "1,000.50元", "五百块", "1.5万", "2k".
 
-Customers rarely type clean numbers, and a transfer must never run on a misread amount:
-anything ambiguous (two different numbers, nothing numeric) returns ``None`` so the bot asks again.
+Customers rarely type clean numbers, and a transfer must never run on a misread amount. So
+``read_amount`` either finds exactly one well-formed positive amount or says what is wrong, and
+the bot says that reason and asks again:
+
+- ``negative``: a minus of any kind (``-``, ``−``, ``－``, "负", "minus") before a number. Never
+  read as the number without its sign: "−100" is not a transfer of 100.
+- ``malformed``: digit grouping that is not thousands ("1,000,0", "1,0000") or more than two
+  decimals ("99.555"). "1,000,0" is not 10,000: a slip of the finger must not move ten times
+  the money, so the customer types it again.
+- ``not_positive``: zero.
+- ``several``: two different amounts ("转100还是200"); ``none``: nothing numeric.
+
+Why one reading for the whole text: the NLU's entity extractor may hand over only part of what
+was typed ("100" out of "−100", "1," out of "1,000,0"), so the transfer form also reads the
+customer's whole message and refuses when that reading has a problem (actions/accounts.py).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
@@ -14,12 +29,30 @@ _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
 _UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
 _SUFFIX = {"k": 1000, "K": 1000, "千": 1000, "万": 10_000, "w": 10_000, "W": 10_000}
 
-_ARABIC = re.compile(r"(-?)(\d[\d,，]*(?:\.\d+)?)\s*([kKwW千万]?)")
+# A number as typed: digits with the separators a customer might put between them (grouping
+# commas, a decimal point); whether the separators are well placed is decided afterwards.
+_ARABIC = re.compile(r"\d(?:[\d,.]*\d)?")
+_SUFFIX_AFTER = re.compile(r"\s*([kKwW千万])(?![A-Za-z])")
+_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")
+# Minus signs: hyphen-minus, the minus sign, full-width and small hyphen-minus, hyphens and dashes.
+_MINUS = "-−－﹣‐‑‒–—"
+_NEGATIVE_WORD = re.compile(r"(?:负|minus|negative)\s*$", re.IGNORECASE)
 # A Chinese numeral counts only with a unit inside (五百, 三万) or a currency word after it
 # (五元, 八块), or as the whole message (五): otherwise 张三 would read as 3 yuan.
 _NUMERAL = "[零〇一二两三四五六七八九十百千万亿]"
 _CHINESE = re.compile(rf"({_NUMERAL}+)(?=\s*[元块圆])|({_NUMERAL}*[十百千万亿]{_NUMERAL}*)")
 _CENTS = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class AmountReading:
+    """What a text says about an amount: ``value`` when it names exactly one well-formed positive
+    amount, else ``problem`` (negative, malformed, not_positive, several, none) and ``typed``,
+    the part of the text at fault (for the reply)."""
+
+    value: Decimal | None = None
+    problem: str | None = None
+    typed: str = ""
 
 
 def _chinese_to_int(word: str) -> int | None:
@@ -39,31 +72,72 @@ def _chinese_to_int(word: str) -> int | None:
     return total or None
 
 
-def parse_amount(text: str | None) -> Decimal | None:
-    """Return the single amount in ``text`` rounded to cents, or None if there is none or
-    there are several different ones."""
-    if not text:
+def _negative(text: str, start: int) -> bool:
+    """True when the number starting at ``start`` carries a minus: a minus sign right before it
+    (not one between two numbers, "100-200", which is a range) or the word 负 / minus / negative."""
+    before = text[:start].rstrip()
+    if before and before[-1] in _MINUS:
+        ahead = before[:-1].rstrip()
+        return not (ahead and ahead[-1].isdigit())
+    return bool(_NEGATIVE_WORD.search(before))
+
+
+def _arabic(number: str) -> Decimal | None:
+    """The value of a typed number, or None when its separators are not well placed: commas only
+    in groups of three before the decimal point, one decimal point (how many decimals is checked
+    once a suffix has multiplied it: "1.555万" is 15,550)."""
+    whole, point, fraction = number.partition(".")
+    if "." in fraction or "," in fraction:
         return None
+    if "," in whole and not _GROUPED.fullmatch(whole):
+        return None
+    try:
+        return Decimal(whole.replace(",", "") + point + fraction)
+    except InvalidOperation:
+        return None
+
+
+def read_amount(text: str | None) -> AmountReading:
+    """The single amount in ``text`` rounded to cents, or the reason there is none."""
+    if not text:
+        return AmountReading(problem="none")
+    # Full-width digits read as digits; a full-width comma stays a pause in a sentence ("转100，给
+    # 李四"; "100，200" is two numbers), never a thousands separator.
+    text = unicodedata.normalize("NFKC", text.replace("，", "、"))
     found: set[Decimal] = set()
-    for minus, number, suffix in _ARABIC.findall(text):
-        if minus:
-            return None  # a negative amount is never a transfer
-        try:
-            value = Decimal(number.replace(",", "").replace("，", ""))
-        except InvalidOperation:
-            continue
-        found.add(value * _SUFFIX.get(suffix, 1))
+    for match in _ARABIC.finditer(text):
+        number = match.group(0).rstrip(",.")
+        if _negative(text, match.start()):
+            return AmountReading(problem="negative", typed=number)
+        value = _arabic(number)
+        if value is None:
+            return AmountReading(problem="malformed", typed=number)
+        suffix = _SUFFIX_AFTER.match(text, match.end())
+        value *= _SUFFIX[suffix.group(1)] if suffix else 1
+        if value != value.quantize(_CENTS):
+            return AmountReading(problem="malformed", typed=number)
+        found.add(value)
     if not found:
-        words = [a or b for a, b in _CHINESE.findall(text)]
+        words = [(m.start(), m.group(1) or m.group(2)) for m in _CHINESE.finditer(text)]
         if not words and text.strip() in _DIGITS:
-            words = [text.strip()]
-        for word in words:
+            words = [(text.index(text.strip()), text.strip())]
+        for start, word in words:
             if word in ("万", "亿") or not any(c in _DIGITS or c == "十" for c in word):
                 continue
+            if _negative(text, start):
+                return AmountReading(problem="negative", typed=word)
             value = _chinese_to_int(word)
             if value:
                 found.add(Decimal(value))
+    if not found:
+        return AmountReading(problem="none")
     if len(found) != 1:
-        return None
+        return AmountReading(problem="several")
     amount = found.pop().quantize(_CENTS)
-    return amount if amount > 0 else None
+    return AmountReading(amount) if amount > 0 else AmountReading(problem="not_positive", typed=str(amount))
+
+
+def parse_amount(text: str | None) -> Decimal | None:
+    """Return the single amount in ``text`` rounded to cents, or None if there is none, there
+    are several different ones, or it is negative, zero or malformed (``read_amount`` says which)."""
+    return read_amount(text).value

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, declarative_base
 
 from bot import db, settings
-from bot.language import to_simplified
+from bot.accounts.payees import PayeeMatch, match_payee
 
 SEED_FILE = Path(__file__).with_name("demo_customers.yml")
 FEN = Decimal("0.01")
@@ -76,7 +76,8 @@ class AccountView:
 class TransferOutcome:
     """Result of a transfer attempt. ``status``: ok; already_done (this idempotency key moved
     money before: nothing moved now); insufficient_funds; unknown_payee; over_daily_limit
-    (``limit_left`` says how much is left today); no_account."""
+    (``limit_left`` says how much is left today); step_up_required (a one-time code is needed
+    first); unknown_transfer (the key is another customer's); no_account."""
 
     status: str
     balance: Decimal
@@ -169,18 +170,17 @@ def customer_by_phone(phone: str) -> str | None:
 
 
 def find_payee(customer_id: str, text: str | None) -> str | None:
-    """The saved payee the customer means: exact name first, then a name inside the text
-    ("转给张三吧") or the text inside one name ("alice"); traditional characters read as
-    simplified ones (張三 is 张三)."""
+    """The saved payee ``text`` names exactly, or None (``bot.accounts.payees``: 张三三 is not
+    张三; "转给李四吧" is 李四; traditional characters read as simplified ones)."""
+    return payee_match(customer_id, text).name
+
+
+def payee_match(customer_id: str, text: str | None) -> PayeeMatch:
+    """Which saved payee ``text`` names, with the near misses when it names none exactly."""
     view = account(customer_id)
     if not text or view is None:
-        return None
-    wanted = to_simplified(text.strip()).casefold()
-    for name in view.payees:
-        if name.casefold() == wanted:
-            return name
-    matches = [n for n in view.payees if n.casefold() in wanted or (len(wanted) >= 2 and wanted in n.casefold())]
-    return matches[0] if len(matches) == 1 else None
+        return PayeeMatch(None)
+    return match_payee(view.payees, text)
 
 
 def _start_of_day(now: datetime) -> datetime:
@@ -201,21 +201,38 @@ def transferred_today(customer_id: str) -> Decimal:
         return _spent_today(session, customer_id)
 
 
-def find_transfer(idempotency_key: str) -> MoneyTransfer | None:
+def needs_step_up(customer_id: str, amount: Decimal) -> bool:
+    """True when today's transfers with this one would pass the step-up threshold: the code is
+    asked for the running total, so 5,000 + 5,000 needs one at the second transfer, not never."""
+    return transferred_today(customer_id) + amount > settings.step_up_threshold()
+
+
+def find_transfer(idempotency_key: str, customer_id: str | None = None) -> MoneyTransfer | None:
+    """The transfer made under ``idempotency_key`` (only ``customer_id``'s, when given: a key
+    seen in one conversation says nothing about another customer's transfers)."""
+    query = select(MoneyTransfer).where(MoneyTransfer.idempotency_key == idempotency_key)
+    if customer_id is not None:
+        query = query.where(MoneyTransfer.customer_id == customer_id)
     with _session() as session:
-        return session.scalars(select(MoneyTransfer).where(MoneyTransfer.idempotency_key == idempotency_key)).first()
+        return session.scalars(query).first()
 
 
-def transfer(customer_id: str, payee: str, amount: Decimal, idempotency_key: str) -> TransferOutcome:
+def transfer(customer_id: str, payee: str, amount: Decimal, idempotency_key: str, *,
+             step_up_over: Decimal | None = None) -> TransferOutcome:
     """Move ``amount`` to a saved payee once per ``idempotency_key``, atomically refusing if
-    funds are short or today's limit would be passed."""
+    funds are short or today's limit would be passed. ``step_up_over``: no one-time code was
+    entered for this transfer, so it is refused (``step_up_required``) when today's transfers
+    with it would pass this amount, decided under the same lock as the limit, so two transfers
+    at once cannot each slip under the threshold."""
     fen = to_fen(amount)
     with _session() as session:
         found = _get(session, customer_id)
         if found is None:
             return TransferOutcome("no_account", Decimal(0), "", payee)
         currency = found.currency
-        done = find_transfer(idempotency_key)
+        done = session.scalars(select(MoneyTransfer).where(MoneyTransfer.idempotency_key == idempotency_key)).first()
+        if done is not None and done.customer_id != customer_id:  # another customer's key: never theirs to replay
+            return TransferOutcome("unknown_transfer", from_fen(found.balance_fen), currency, payee)
         if done is not None:
             return TransferOutcome("already_done", from_fen(found.balance_fen), currency, done.payee)
         if find_payee(customer_id, payee) != payee:
@@ -231,7 +248,12 @@ def transfer(customer_id: str, payee: str, amount: Decimal, idempotency_key: str
             session.rollback()
             return TransferOutcome("insufficient_funds", from_fen(session.get(Account, customer_id).balance_fen),
                                    currency, payee)
-        left = _limit(found) - _spent_today(session, customer_id)
+        spent = _spent_today(session, customer_id)
+        if step_up_over is not None and spent + amount > step_up_over:
+            session.rollback()
+            return TransferOutcome("step_up_required", from_fen(session.get(Account, customer_id).balance_fen),
+                                   currency, payee)
+        left = _limit(found) - spent
         if amount > left:
             session.rollback()
             return TransferOutcome("over_daily_limit", from_fen(session.get(Account, customer_id).balance_fen),

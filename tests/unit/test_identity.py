@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import datetime, timedelta, timezone
 
 import jwt
 import pytest
@@ -99,12 +100,83 @@ def test_bindings_close_and_keep_their_history():
 
 def test_a_code_works_once_and_three_wrong_tries_lock_it():
     code = otp.issue("test:1", "C1")
-    assert otp.check("test:1", code).status == "ok" and otp.passed("test:1")
+    assert otp.check("test:1", code).status == "ok" and otp.verified("test:1", "C1")
     assert otp.check("test:1", code).status == "none"  # used up
     code = otp.issue("test:2", "C1")
     wrong = "000000" if code != "000000" else "111111"
     assert [otp.check("test:2", wrong).status for _ in range(3)] == ["wrong", "wrong", "locked"]
-    assert otp.check("test:2", code).status == "none" and not otp.passed("test:2")
+    assert otp.check("test:2", code).status == "none" and not otp.verified("test:2", "C1")
+
+
+PENDING = {"key": "k" * 32, "amount": "100.00", "payee": "张三"}
+
+
+def _verified_step_up(customer: str = "C1", pending: dict = PENDING) -> str:
+    purpose = otp.step_up_purpose(customer, pending)
+    assert otp.check(purpose, otp.issue(purpose, customer), customer).status == "ok"
+    return purpose
+
+
+def test_a_step_up_code_is_bound_to_the_customer_the_key_the_amount_and_the_payee():
+    purpose = _verified_step_up()
+    assert otp.step_up_purpose("C1", dict(PENDING)) == purpose
+    assert otp.step_up_purpose("C1", {**PENDING, "amount": "100"}) == purpose  # the same amount
+    for other in ({**PENDING, "amount": "9000.00"}, {**PENDING, "payee": "李四"}, {**PENDING, "key": "x" * 32}):
+        assert not otp.verified(otp.step_up_purpose("C1", other), "C1")
+        assert not otp.redeem(otp.step_up_purpose("C1", other), "C1")
+    assert not otp.verified(otp.step_up_purpose("C2", PENDING), "C2")  # customer B, customer A's transfer
+    assert not otp.verified(purpose, "C2") and not otp.redeem(purpose, "C2")  # A's very purpose, as B
+    assert otp.verified(purpose, "C1")  # none of that spent A's verification
+    assert otp.step_up_purpose(None, PENDING) is None and otp.step_up_purpose("C1", {"key": "k"}) is None
+
+
+def test_a_code_for_one_customer_cannot_be_tried_by_another():
+    purpose = otp.step_up_purpose("C1", PENDING)
+    code = otp.issue(purpose, "C1")
+    assert otp.check(purpose, code, "C2").status == "none"  # B's try neither works nor counts
+    assert otp.status(purpose, "C1").status == "pending"
+    assert otp.check(purpose, code, "C1").status == "ok"
+
+
+def test_a_verification_is_spent_by_one_transfer():
+    purpose = _verified_step_up()
+    assert otp.redeem(purpose, "C1")
+    assert not otp.redeem(purpose, "C1") and not otp.verified(purpose, "C1")
+    assert otp.status(purpose, "C1").status == "none"
+
+
+def test_a_code_expires_and_so_does_a_verification_left_unused(monkeypatch):
+    purpose = otp.step_up_purpose("C1", PENDING)
+    code = otp.issue(purpose, "C1")
+    later = datetime.now(timezone.utc) + otp.VALID_FOR + timedelta(seconds=1)
+    monkeypatch.setattr(otp, "datetime", _Clock(later))
+    assert otp.status(purpose, "C1").status == "expired"
+    assert otp.check(purpose, code, "C1").status == "expired"
+    monkeypatch.undo()
+    purpose = _verified_step_up(pending={**PENDING, "key": "y" * 32})
+    monkeypatch.setattr(otp, "datetime", _Clock(datetime.now(timezone.utc) + otp.VERIFIED_FOR + timedelta(seconds=1)))
+    assert not otp.verified(purpose, "C1") and not otp.redeem(purpose, "C1")
+
+
+def test_status_reports_the_tries_made_elsewhere():
+    purpose = otp.step_up_purpose("C1", PENDING)
+    code = otp.issue(purpose, "C1")
+    wrong = "000000" if code != "000000" else "111111"
+    otp.check(purpose, wrong, "C1")
+    assert otp.status(purpose, "C1") == otp.Check("wrong", "C1", 2)
+    otp.check(purpose, wrong, "C1")
+    otp.check(purpose, wrong, "C1")
+    assert otp.status(purpose, "C1").status == "locked"
+
+
+class _Clock:
+    """``datetime`` as otp uses it, stopped at ``now``."""
+
+    def __init__(self, now: datetime) -> None:
+        self._now = now
+
+    def now(self, tz=None) -> datetime:
+        return self._now
 
 
 def test_a_new_code_replaces_the_old_one():
@@ -113,3 +185,15 @@ def test_a_new_code_replaces_the_old_one():
     if first != second:
         assert otp.check("test:3", first).status in ("wrong",)
     assert otp.check("test:3", second).status == "ok"
+
+
+def test_a_typed_code_is_masked_and_its_digits_kept_only_as_the_attempt():
+    from bot.compliance.masking import mask_event
+    from bot.rasa_ext.step_up_door import MASK, conceal
+
+    assert conceal("123 456") == (MASK, "123456")
+    assert conceal("my code is 123-456, thanks") == (f"my code is {MASK}, thanks", "123456")
+    assert conceal("取消") == ("取消", "")
+    # the stored slot keeps no digit of a code that came round the door
+    assert mask_event({"event": "slot", "name": "step_up_code", "value": "654321"})["value"] == "******"
+    assert mask_event({"event": "slot", "name": "amount", "value": "654321"})["value"] == "654321"
