@@ -30,13 +30,13 @@ def follower(caller: WeChatCaller, api: FakeWeChatApi, count: int, index: int, r
              deadline: float) -> None:
     openid = "o" + uuid.uuid4().hex[:27]
     bindings.bind(openid, f"demo-wx-{openid[1:13]}")  # a bound follower: the script asks for the balance
-    for n, text in enumerate(itertools.islice(itertools.cycle(SCRIPT), count)):
+    for text in itertools.islice(itertools.cycle(SCRIPT), count):
         if time.monotonic() > deadline:
             results["errors"].append("wall-clock cap reached")
             return
         posted = time.monotonic()
         try:
-            reply = caller.post(caller.text_xml(openid, text, next(_msg_ids)), encrypt=(index + n) % 2 == 1)
+            reply = caller.post(caller.text_xml(openid, text, next(_msg_ids)), encrypt=True)  # secure mode only
         except Exception as error:  # noqa: BLE001 - counted, the run goes on
             results["errors"].append(repr(error))
             continue

@@ -11,7 +11,10 @@ the retry to another replica. So the replicas agree in Redis on:
   passive XML, which every delivery answers with, or ``success`` and the customer-service API,
   which only the replica running the turn uses), so an answer is never delivered twice;
 - the follower's numbered choices and binding step (``SharedMemory``): the next message may
-  land on another replica.
+  land on another replica;
+- the signed query strings of the callbacks received within the timestamp window, and whether
+  each was answered (``SeenCallbacks``), so a copy of a callback is refused on every replica
+  (``bot.channels.wechat_replay``).
 
 Redis down: ``RedisError`` from the claims (the channel answers the follower with its polite
 "busy" text; Rasa's conversation locks are in the same Redis, so no turn could run anyway);
@@ -45,7 +48,7 @@ PREFIX = "anxin:wechat:"
 OUTCOME_POLL_SECONDS = 0.05
 V = TypeVar("V")
 
-__all__ = ["Outcome", "RedisError", "SharedMemory", "TurnClaims", "async_client", "sync_client"]
+__all__ = ["Outcome", "RedisError", "SeenCallbacks", "SharedMemory", "TurnClaims", "async_client", "sync_client"]
 
 
 @functools.cache
@@ -156,3 +159,25 @@ class TurnClaims:
             if found is not None or time.monotonic() >= deadline:
                 return found
             await asyncio.sleep(OUTCOME_POLL_SECONDS)
+
+
+class SeenCallbacks:
+    """Callbacks received, by their query fingerprint, each with a short state string
+    (``bot.channels.wechat_replay`` says which), for ``seconds``."""
+
+    def __init__(self, url: str, seconds: float) -> None:
+        self.url, self.seconds = url, int(max(1, seconds))
+
+    def _key(self, fingerprint: str) -> str:
+        return f"{PREFIX}seen:{fingerprint}"
+
+    async def first(self, fingerprint: str, state: str) -> str | None:
+        """None when this is the first time ``fingerprint`` is seen on any replica (``state`` is
+        then recorded), else the state recorded for it."""
+        client = async_client(self.url)
+        if await client.set(self._key(fingerprint), state, nx=True, ex=self.seconds):
+            return None
+        return await client.get(self._key(fingerprint)) or ""  # "" only if it expired in between
+
+    async def put(self, fingerprint: str, state: str) -> None:
+        await async_client(self.url).set(self._key(fingerprint), state, ex=self.seconds)

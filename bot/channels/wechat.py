@@ -18,6 +18,12 @@ replica running the turn delivers through the API), never a second one; the numb
 the binding step and the access_token are shared there too. Without it, all of that stays in
 this process.
 
+Before any of that a callback must be authentic and fresh: signed, encrypted when an
+EncodingAESKey is configured (a plain-text callback is then refused: its body would be signed
+by nothing), stamped within ``ANXIN_WECHAT_TIMESTAMP_WINDOW`` of our clock, and not a copy of
+one already answered (``wechat_replay``). Every refusal is a 403 (400/413 for malformed or
+oversize ones), a log line and ``anxin_wechat_refused_total{reason}``.
+
 A handoff is answered with ``transfer_customer_service`` (WeChat routes the follower to staff)
 and the bot's handoff text follows through the API. Quick-reply buttons, which WeChat text
 cannot show, become numbered choices the follower answers with a digit.
@@ -55,6 +61,7 @@ from bot.channels.wechat_api import (
     SharedAccessTokenHolder,
 )
 from bot.channels.wechat_binding import BindingFlow
+from bot.channels.wechat_replay import ReplayGuard
 from bot.compliance import guard
 from bot.compliance.masking import mask
 from bot.language import detect_language
@@ -191,6 +198,10 @@ class WeChatInput(InputChannel):
         self.credentials = credentials
         self.turns = TurnMemory()  # this replica's running turns; with Redis, claimed there first
         shared = settings.redis_url()
+        self.replays = ReplayGuard(settings.wechat_timestamp_window(), shared)
+        if credentials.token and not credentials.encoding_aes_key:
+            logger.warning("WeChat channel in plain mode (no WECHAT_ENCODING_AES_KEY): callback bodies are "
+                           "not signed; use secure mode (安全模式) outside tests")
         self.claims = TurnClaims(shared, TURN_MEMORY_SECONDS) if shared else None
         if shared:
             self.tokens: AccessTokenHolder = SharedAccessTokenHolder(shared, api_base, credentials.app_id,
@@ -198,13 +209,16 @@ class WeChatInput(InputChannel):
             self.choices: RecentMemory[list[str]] | SharedMemory[list[str]] = SharedMemory(
                 shared, "choices", CHOICE_MEMORY_SECONDS)
             steps = dataclass_memory(shared, "binding-step", binding_flow.STEP_SECONDS, binding_flow.Step)
+            locks: RecentMemory[bool] | SharedMemory[bool] = SharedMemory(
+                shared, "binding-lock", binding_flow.lockout_seconds())
         else:
             self.tokens = AccessTokenHolder(api_base, credentials.app_id, credentials.app_secret)
             self.choices = RecentMemory(CHOICE_MEMORY_SECONDS, MAX_CHOICES_REMEMBERED)
             steps = RecentMemory(binding_flow.STEP_SECONDS, MAX_CHOICES_REMEMBERED)
+            locks = RecentMemory(binding_flow.lockout_seconds(), MAX_CHOICES_REMEMBERED)
         self.sender = CustomerServiceSender(self.tokens)
         self.by_follower = Limiter(settings.rate_limit("wechat"))
-        self.binding = BindingFlow(TEXTS["binding"], steps)
+        self.binding = BindingFlow(TEXTS["binding"], steps, locks, credentials.token.encode("utf-8"))
         self._background: set[asyncio.Task] = set()
         self.wait_seconds = passive_seconds()
 
@@ -334,6 +348,29 @@ class WeChatInput(InputChannel):
             outcome = await self.claims.decide(key, Outcome("async"))
         return self._sealed(callback, outcome.xml if outcome.mode == "passive" else None, args)
 
+    @staticmethod
+    def _refused(error: protocol.CallbackError) -> HTTPResponse:
+        reason = metrics.bounded(error.reason, metrics.WECHAT_REFUSALS)
+        logger.warning("Refused a WeChat callback (%s): %s", reason, error.message)
+        metrics.WECHAT_REFUSED.labels(reason).inc()
+        return response.text(error.message, status=error.status)
+
+    async def _turn_reply(self, callback: protocol.Callback, args: dict[str, str],
+                          on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+        """Start the message's turn on its first delivery, or join it (a retry), and reply."""
+        turn = self.turns.get(callback.dedupe_key)
+        if turn is None and self.claims is not None:  # another replica may have it
+            try:
+                if not await self.claims.claim(callback.dedupe_key):
+                    return await self._join_elsewhere(callback, args)
+            except RedisError as error:
+                return self._busy(callback, error, args)
+        if turn is None:  # the first delivery; retries find it and join
+            task = asyncio.get_running_loop().create_task(self._answer(callback, on_new_message))
+            turn = Turn(task)
+            self.turns.put(callback.dedupe_key, turn)
+        return await self._reply(callback, turn, args)
+
     def _busy(self, callback: protocol.Callback, error: Exception, args: dict[str, str]) -> HTTPResponse:
         logger.error("Redis unreachable (%s): WeChat follower %s told the service is busy", error,
                      mask(callback.openid))
@@ -370,23 +407,21 @@ class WeChatInput(InputChannel):
             if refused:
                 return refused
             args = _args(request)
-            try:
+            try:  # authentic (signatures, secure mode) first, so "stale" counts only genuine ones
                 callback = protocol.read_callback(self.credentials, args, request.body or b"")
+                self.replays.check_time(args)
+                fingerprint = await self.replays.admit(args, callback.dedupe_key)
             except protocol.CallbackError as error:
-                logger.warning("Refused a WeChat callback: %s", error.message)
-                return response.text(error.message, status=error.status)
-            turn = self.turns.get(callback.dedupe_key)
-            if turn is None and self.claims is not None:  # another replica may have it
+                return self._refused(error)
+            except RedisError as error:  # copies cannot be told apart now: take nothing
+                return self._busy(callback, error, args)
+            try:
+                return await self._turn_reply(callback, args, on_new_message)
+            finally:
                 try:
-                    if not await self.claims.claim(callback.dedupe_key):
-                        return await self._join_elsewhere(callback, args)
+                    await self.replays.answered(fingerprint, callback.dedupe_key)
                 except RedisError as error:
-                    return self._busy(callback, error, args)
-            if turn is None:  # the first delivery; retries find it and join
-                task = asyncio.get_running_loop().create_task(self._answer(callback, on_new_message))
-                turn = Turn(task)
-                self.turns.put(callback.dedupe_key, turn)
-            return await self._reply(callback, turn, args)
+                    logger.error("Redis unreachable (%s): a WeChat delivery stays marked in flight", error)
 
         return webhook
 

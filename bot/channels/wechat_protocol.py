@@ -3,11 +3,20 @@
 Pure functions over bytes and query parameters (no server, no dialogue), built on ``wechatpy``
 for the signatures, the AES envelope and the XML, so the connector (``bot.channels.wechat``)
 only decides *what* to answer. Checklist: ../shared/reference/wechat.md.
+
+Secure mode is not optional once configured: with an EncodingAESKey, a POSTed callback without
+``encrypt_type=aes`` is refused. Its query ``signature`` covers only token, timestamp and nonce,
+never the body, so accepting plain text would let anyone holding one logged query string (load
+balancers log them) post any body as any follower. The timestamp must lie within a window of
+the server's clock (``check_timestamp``); the connector remembers the signed query strings seen
+within it (``bot.channels.wechat_replay``), so a captured callback cannot be played again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +37,13 @@ _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.I)
 
 
 class CallbackError(InboundError):
-    """A callback to refuse; ``status`` is the HTTP status (403 forged, 400 malformed, 413 big)."""
+    """A callback to refuse; ``status`` is the HTTP status (403 forged, 400 malformed, 413 big);
+    ``reason`` names the refusal for the metric (signature, plaintext, stale, replay, malformed,
+    oversize)."""
+
+    def __init__(self, status: int, message: str, reason: str | None = None) -> None:
+        super().__init__(status, message)
+        self.reason = reason or {403: "signature", 413: "oversize"}.get(status, "malformed")
 
 
 @dataclass(frozen=True)
@@ -53,7 +68,7 @@ class Callback:
     openid: str  # FromUserName: the follower, and the conversation id
     account: str  # ToUserName: the official account's own id
     kind: str  # "text", "voice", "image", ..., or "event"
-    dedupe_key: str  # MsgId, or FromUserName + CreateTime for events (which have none)
+    dedupe_key: str  # FromUserName + MsgId, or FromUserName + CreateTime for events (which have none)
     text: str = ""  # the text, or the voice recognition result when WeChat provides one
     event: str = ""  # subscribe, unsubscribe, click, view, ... (lower case)
     event_key: str = ""
@@ -74,6 +89,27 @@ def check_query_signature(creds: Credentials, args: dict[str, str]) -> None:
         raise CallbackError(403, "invalid signature") from error
 
 
+def check_timestamp(args: dict[str, str], window_seconds: float, now: float | None = None) -> int:
+    """The callback's ``timestamp`` (seconds since the epoch), or CallbackError(403) when it is
+    missing or further than ``window_seconds`` from ``now``: a callback captured earlier (or
+    signed for later) is not taken, whatever its signature."""
+    stamp = args.get("timestamp", "")
+    if not (stamp.isascii() and stamp.isdigit()) or len(stamp) > 12:
+        raise CallbackError(403, "missing or malformed timestamp", "stale")
+    now = time.time() if now is None else now
+    if abs(now - int(stamp)) > window_seconds:
+        raise CallbackError(403, f"timestamp {int(now - int(stamp))} s from the server's clock", "stale")
+    return int(stamp)
+
+
+def query_fingerprint(args: dict[str, str]) -> str:
+    """One signed delivery's identity: its timestamp, nonce and query signature, hashed. WeChat
+    signs a new (timestamp, nonce) for every callback; seeing the same one twice is a copy (whatever
+    body comes with it: ``msg_signature`` is left out on purpose)."""
+    signed = "\n".join(args.get(name, "") for name in ("timestamp", "nonce", "signature"))
+    return hashlib.sha256(signed.encode("utf-8")).hexdigest()
+
+
 def _refuse_dtd(xml: bytes) -> None:
     if _DTD.search(xml):
         raise CallbackError(400, "XML with a DTD or entity declarations is not accepted")
@@ -88,6 +124,8 @@ def read_callback(creds: Credentials, args: dict[str, str], body: bytes) -> Call
         raise CallbackError(400, "empty body")
     _refuse_dtd(body)
     encrypted = args.get("encrypt_type", "raw").lower() == "aes"
+    if creds.encoding_aes_key and not encrypted:  # a downgrade: the body would be signed by nothing
+        raise CallbackError(403, "plain-text callback refused: the account is in secure mode", "plaintext")
     if encrypted:
         crypto = creds.crypto()
         if crypto is None:
@@ -110,7 +148,9 @@ def read_callback(creds: Credentials, args: dict[str, str], body: bytes) -> Call
     if not (isinstance(openid, str) and openid and isinstance(account, str) and kind):
         raise CallbackError(400, "message lacks FromUserName, ToUserName or MsgType")
     msg_id = raw.get("MsgId")
-    dedupe_key = f"msg:{msg_id}" if msg_id else f"evt:{openid}:{raw.get('CreateTime')}:{raw.get('Event')}"
+    # MsgId with the sender: a MsgId is WeChat's number for one follower's message, and another
+    # follower sending the same number must not join (and read) that follower's turn.
+    dedupe_key = f"msg:{openid}:{msg_id}" if msg_id else f"evt:{openid}:{raw.get('CreateTime')}:{raw.get('Event')}"
     text = raw.get("Content") if kind == "text" else raw.get("Recognition") if kind == "voice" else ""
     return Callback(openid=openid, account=account, kind=kind, dedupe_key=dedupe_key,
                     text=text if isinstance(text, str) else "",

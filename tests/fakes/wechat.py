@@ -3,8 +3,11 @@ connector is checked against WeChat's rules rather than against the library it u
 
 - ``FakeWeChatApi``: the access_token and customer-service message endpoints, on 127.0.0.1.
   It records every message it accepted and can be told to fail (expired token, busy, 45015).
-- ``WeChatCaller``: posts callbacks exactly as WeChat does: query signature, optional secure
-  mode (AES envelope + msg_signature), the same MsgId on a retry; it decrypts secure replies.
+- ``WeChatCaller``: posts callbacks exactly as WeChat does: query signature, secure mode (AES
+  envelope + msg_signature) whenever it has the account's EncodingAESKey, as WeChat does once
+  the key is set, the same MsgId on a retry; it decrypts secure replies. For attacks it can
+  also post plain text to a secure-mode account (``encrypt=False``), sign with any timestamp
+  (``signed_query``) and send a delivery again byte for byte (``replay``).
 """
 
 from __future__ import annotations
@@ -61,6 +64,9 @@ class Reply:
     body: str
     seconds: float
     fields: dict[str, str] = field(default_factory=dict)  # the (decrypted) reply XML's fields
+    query: dict[str, str] = field(default_factory=dict)  # what was sent: the query string ...
+    sent: bytes = b""  # ... and the body, for a replay
+    encrypted: bool = False
 
     @property
     def content(self) -> str:
@@ -109,9 +115,11 @@ class WeChatCaller:
                                                        f"<MediaId><![CDATA[media1]]></MediaId><MsgId>{msg_id}</MsgId>",
                                          account)
 
-    def post(self, xml: str | bytes, encrypt: bool = False, query: dict[str, str] | None = None,
+    def post(self, xml: str | bytes, encrypt: bool | None = None, query: dict[str, str] | None = None,
              timeout: float = 30) -> Reply:
-        """POST one callback; in secure mode wrap it in the AES envelope and sign it."""
+        """POST one callback; in secure mode (the default when the caller has the AES key) wrap it
+        in the AES envelope and sign it."""
+        encrypt = bool(self.aes_key) if encrypt is None else encrypt
         params = query or self.signed_query()
         body = xml.encode("utf-8") if isinstance(xml, str) else xml
         if encrypt:
@@ -120,11 +128,19 @@ class WeChatCaller:
                       "msg_signature": sha1_signature(self.token, params["timestamp"], params["nonce"], encrypted)}
             body = (f"<xml><ToUserName><![CDATA[{self.account}]]></ToUserName>"
                     f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>").encode()
+        return self._send(params, body, encrypt, timeout)
+
+    def replay(self, earlier: Reply, timeout: float = 30) -> Reply:
+        """Send a delivery again exactly as it went: the same query string and body."""
+        return self._send(earlier.query, earlier.sent, earlier.encrypted, timeout)
+
+    def _send(self, params: dict[str, str], body: bytes, encrypt: bool, timeout: float) -> Reply:
         began = time.perf_counter()
         reply = requests.post(self.url, params=params, data=body, timeout=timeout,
                               headers={"Content-Type": "text/xml"})
         seconds = time.perf_counter() - began
-        return Reply(reply.status_code, reply.text, seconds, self._read(reply.text, encrypt))
+        return Reply(reply.status_code, reply.text, seconds, self._read(reply.text, encrypt), dict(params), body,
+                     encrypt)
 
     def _read(self, text: str, encrypted: bool) -> dict[str, str]:
         if not text.startswith("<xml>"):

@@ -18,6 +18,7 @@ from tests.fakes.wechat import FakeWeChatApi, WeChatCaller, aes_decrypt, aes_enc
 TOKEN, APP_ID = "unit-token", "wx00000000000000aa"
 AES_KEY = new_aes_key()
 CREDS = protocol.Credentials(TOKEN, APP_ID, "secret", AES_KEY)
+PLAIN = protocol.Credentials(TOKEN, APP_ID, "secret")  # an account in plain mode (no EncodingAESKey)
 
 
 def signed(**extra: str) -> dict[str, str]:
@@ -34,14 +35,14 @@ def test_url_verification_needs_the_token_signature():
 
 def test_text_callback_is_read_with_openid_and_msgid():
     xml = WeChatCaller.text_xml("oUser1", "查余额", 42, account="gh_bank")
-    callback = protocol.read_callback(CREDS, signed(), xml.encode())
+    callback = protocol.read_callback(PLAIN, signed(), xml.encode())
     assert (callback.openid, callback.account, callback.kind, callback.text) == ("oUser1", "gh_bank", "text", "查余额")
-    assert callback.dedupe_key == "msg:42" and not callback.encrypted
+    assert callback.dedupe_key == "msg:oUser1:42" and not callback.encrypted  # MsgId per follower
 
 
 def test_events_are_deduplicated_by_sender_and_time():
     xml = WeChatCaller.event_xml("oUser1", "CLICK", "ANXIN_BALANCE", create_time=1700000001)
-    callback = protocol.read_callback(CREDS, signed(), xml.encode())
+    callback = protocol.read_callback(PLAIN, signed(), xml.encode())
     assert (callback.kind, callback.event, callback.event_key) == ("event", "click", "ANXIN_BALANCE")
     assert callback.dedupe_key == "evt:oUser1:1700000001:CLICK"
 
@@ -50,7 +51,7 @@ def test_voice_uses_wechats_recognition_text():
     xml = ("<xml><ToUserName>gh</ToUserName><FromUserName>oU</FromUserName><CreateTime>1</CreateTime>"
            "<MsgType>voice</MsgType><MediaId>m</MediaId><Format>amr</Format>"
            "<Recognition><![CDATA[我的卡丢了]]></Recognition><MsgId>7</MsgId></xml>")
-    assert protocol.read_callback(CREDS, signed(), xml.encode()).text == "我的卡丢了"
+    assert protocol.read_callback(PLAIN, signed(), xml.encode()).text == "我的卡丢了"
 
 
 def secure(xml: str, app_id: str = APP_ID) -> tuple[dict[str, str], bytes]:
@@ -81,6 +82,44 @@ def test_secure_mode_refuses_other_apps_forgeries_and_garbage(change, status):
     with pytest.raises(protocol.CallbackError) as refused:
         protocol.read_callback(CREDS, query, body)
     assert refused.value.status == status
+
+
+def test_a_secure_mode_account_refuses_plain_text_callbacks():
+    xml = WeChatCaller.text_xml("oUser1", "查余额", 45).encode()
+    for query in (signed(), signed(encrypt_type="raw"), signed(msg_signature="0" * 40)):
+        with pytest.raises(protocol.CallbackError) as refused:
+            protocol.read_callback(CREDS, query, xml)
+        assert (refused.value.status, refused.value.reason) == (403, "plaintext")
+
+
+def test_timestamps_outside_the_window_are_refused():
+    assert protocol.check_timestamp(signed(), 300, now=1700000000 + 300) == 1700000000
+    for now in (1700000000 + 301, 1700000000 - 301):
+        with pytest.raises(protocol.CallbackError) as refused:
+            protocol.check_timestamp(signed(), 300, now=now)
+        assert (refused.value.status, refused.value.reason) == (403, "stale")
+    for stamp in ("", "17e8", "-1", "١٧٠٠٠٠٠٠٠٠"):
+        with pytest.raises(protocol.CallbackError):
+            protocol.check_timestamp({"timestamp": stamp}, 300, now=1700000000)
+
+
+def test_a_delivery_is_taken_once_but_joined_while_in_flight():
+    from bot.channels.wechat_replay import ReplayGuard
+
+    async def scenario() -> None:
+        guard = ReplayGuard(300)
+        first = await guard.admit(signed(), "msg:oU:1")
+        assert await guard.admit(signed(), "msg:oU:1") == first  # WeChat's identical retry, in flight
+        with pytest.raises(protocol.CallbackError):  # the same query with another message: a copy
+            await guard.admit(signed(), "msg:oU:2")
+        await guard.answered(first, "msg:oU:1")
+        with pytest.raises(protocol.CallbackError) as refused:  # answered: a copy
+            await guard.admit(signed(), "msg:oU:1")
+        assert refused.value.reason == "replay"
+        await guard.admit({**signed(), "nonce": "n2", "signature": sha1_signature(TOKEN, "1700000000", "n2")},
+                          "msg:oU:1")  # a retry with a new nonce is a new delivery
+
+    asyncio.run(scenario())
 
 
 def test_a_dtd_is_refused_before_any_parsing():
