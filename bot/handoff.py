@@ -4,6 +4,10 @@ Every handoff (asked for, after a complaint, after two distressed or angry messa
 summary: why, what the customer asked for (intents), what the bot answered, and the emotion
 trend. The agent copilot reads them; the customer never has to repeat themselves. Stored in
 the compliance database (``ANXIN_AUDIT_DB_URL``) with personal numbers masked.
+
+Each handoff goes to a team's queue (``ANXIN_HANDOFF_TEAM``); who of the team may see it, and
+when, is ``bot.copilot.scope``'s business: a summary is customer data, read only by the agent
+handling it or the team's supervisors, and audited.
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, Integer, String, Text, select
+from sqlalchemy import Column, DateTime, Integer, String, Text, or_, select
 from sqlalchemy.orm import declarative_base
 
-from bot import db
+from bot import db, settings
 from bot.compliance.masking import mask
 
 Base = declarative_base()
@@ -30,6 +34,7 @@ class HandoffRecord(Base):
     customer_id = Column(String(128), nullable=False, index=True)
     reason = Column(String(32), nullable=False)
     summary = Column(Text, nullable=False)  # JSON
+    team = Column(String(64))  # the queue it went to; None: stored before teams, the default team's
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,12 @@ class Handoff:
     customer_id: str
     reason: str
     summary: dict
+    team: str = ""
+
+    @property
+    def urgent(self) -> bool:
+        """A customer in crisis: seen only by the team's supervisors and the agent assigned."""
+        return bool(self.summary.get("urgent", False))
 
 
 def _session():
@@ -57,20 +68,36 @@ def summarize(events: list[dict], slots: dict, reason: str) -> dict:
             "emotion": slots.get("emotion"), "anxiety": slots.get("anxiety")}
 
 
-def record(customer_id: str, summary: dict) -> int:
+def _view(row: HandoffRecord) -> Handoff:
+    return Handoff(row.id, row.at, row.customer_id, row.reason, json.loads(row.summary),
+                   row.team or settings.handoff_team())
+
+
+def record(customer_id: str, summary: dict, team: str | None = None) -> int:
     with _session() as session:
         row = HandoffRecord(at=datetime.now(timezone.utc), customer_id=mask(customer_id),
-                            reason=summary["reason"], summary=json.dumps(summary, ensure_ascii=False))
+                            reason=summary["reason"], summary=json.dumps(summary, ensure_ascii=False),
+                            team=team or settings.handoff_team())
         session.add(row)
         session.commit()
         return row.id
 
 
-def recent(customer_id: str | None = None, limit: int = 50) -> list[Handoff]:
-    """Newest first; for one customer, or for everyone (the copilot's queue)."""
+def recent(customer_id: str | None = None, limit: int = 50, team: str | None = None) -> list[Handoff]:
+    """Newest first; for one customer, or for everyone, or for one team's queue (the copilot's)."""
     with _session() as session:
         query = select(HandoffRecord).order_by(HandoffRecord.id.desc()).limit(limit)
         if customer_id is not None:
             query = query.where(HandoffRecord.customer_id == mask(customer_id))
-        return [Handoff(r.id, r.at, r.customer_id, r.reason, json.loads(r.summary))
-                for r in session.scalars(query).all()]
+        if team is not None:
+            mine = HandoffRecord.team == team
+            if team == settings.handoff_team():  # handoffs stored before teams are the default team's
+                mine = or_(mine, HandoffRecord.team.is_(None))
+            query = query.where(mine)
+        return [_view(r) for r in session.scalars(query).all()]
+
+
+def get(handoff_id: int) -> Handoff | None:
+    with _session() as session:
+        row = session.get(HandoffRecord, handoff_id)
+        return _view(row) if row is not None else None

@@ -21,7 +21,7 @@ from bot.advisory import report_store
 from bot.advisory.report_store import StoredReport
 from bot.advisory.texts import text
 
-TOKEN = re.compile(r"^([0-9a-f]{32})\.(\d{1,12})\.([A-Za-z0-9_-]{43})$")
+TOKEN = re.compile(r"^([0-9a-f]{32})\.(\d{1,12})\.([A-Za-z0-9_-]{43})\Z")
 MALFORMED, FORGED, EXPIRED, UNKNOWN = "malformed", "forged", "expired", "unknown"
 
 

@@ -48,11 +48,13 @@ def render(portfolio: Portfolio, name: str, created: datetime, expires: datetime
     return Rendered(content, report_html.render(content), report_pdf.render(content))
 
 
-def create_report(customer_id: str, language: str | None, now: datetime | None = None) -> MadeReport:
-    """Make, store and sign the customer's report; the link lasts ``settings.report_link_hours``."""
+def create_report(customer_id: str, language: str | None, now: datetime | None = None,
+                  lifetime: timedelta | None = None) -> MadeReport:
+    """Make, store and sign the customer's report; the link lasts ``lifetime``, by default
+    ``settings.report_link_hours`` (the customer's own link; an agent's is shorter)."""
     language = language_or_default(language)
     created = now or datetime.now(timezone.utc)
-    expires = created + timedelta(hours=settings.report_link_hours())
+    expires = created + (lifetime or timedelta(hours=settings.report_link_hours()))
     portfolio = valuation.portfolio(customer_id)
     flags = review_flags.flag_holdings_above_level(portfolio)
     local = settings.bank_timezone()

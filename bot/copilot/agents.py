@@ -11,7 +11,11 @@ officer's key; the console asks with ``roles=ROLES`` and refuses every role but 
 A disabled agent's key stops working at once; the row stays, so records that name the agent
 keep meaning something.
 
-    python -m bot.copilot.agents add <agent_id> --name "..." --role agent|supervisor|compliance   # prints the key once
+Agents and supervisors belong to a team (``--team``, default ``ANXIN_HANDOFF_TEAM``): they see
+that team's handoff queue, and a customer only while handling them (``bot.copilot.scope``).
+
+    python -m bot.copilot.agents add <agent_id> --name "..." --role agent|supervisor|compliance [--team T]
+                                                # prints the key once
     python -m bot.copilot.agents disable <agent_id>
     python -m bot.copilot.agents list
 
@@ -39,9 +43,9 @@ from bot import db, settings
 Base = declarative_base()
 ROLES = ("agent", "supervisor", "compliance")
 COPILOT_ROLES = ("agent", "supervisor")  # the roles whose keys open the copilot
-AGENT_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+AGENT_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}\Z")
 KEY_BYTES = 32
-DEMO_AGENTS = {"demo-agent": ("Demo agent 演示坐席", "agent"),
+DEMO_AGENTS = {"demo-agent": ("Demo agent 演示坐席", "agent"),  # both in the default team (one queue)
                "demo-supervisor": ("Demo supervisor 演示主管", "supervisor"),
                "demo-compliance": ("Demo compliance officer 演示合规专员", "compliance")}
 DEMO_KEYS_ENV = "ANXIN_DEMO_AGENT_KEYS"
@@ -60,6 +64,7 @@ class AgentRow(Base):
     disabled = Column(Boolean, nullable=False, default=False)
     created_at = Column(DateTime(timezone=True), nullable=False)
     disabled_at = Column(DateTime(timezone=True))
+    team = Column(String(64))  # None: added before teams (the default team's) or an officer
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class Agent:
     disabled: bool
     created_at: datetime
     disabled_at: datetime | None
+    team: str | None = None  # agents and supervisors always have one; officers none
 
     @property
     def supervisor(self) -> bool:
@@ -93,7 +99,9 @@ def _session():
 
 
 def _view(row: AgentRow) -> Agent:
-    return Agent(row.agent_id, row.name, row.role, bool(row.disabled), row.created_at, row.disabled_at)
+    team = row.team or (settings.handoff_team() if row.role in COPILOT_ROLES else None)
+    return Agent(row.agent_id, row.name, row.role, bool(row.disabled), row.created_at, row.disabled_at,
+                 team if row.role in COPILOT_ROLES else None)
 
 
 def key_hash(key: str) -> str:
@@ -102,6 +110,16 @@ def key_hash(key: str) -> str:
 
 def new_key() -> str:
     return secrets.token_urlsafe(KEY_BYTES)
+
+
+def _team(role: str, team: str | None) -> str | None:
+    """The team stored for a new agent: the one given, else the default; officers have none."""
+    if role not in COPILOT_ROLES:
+        return None
+    team = (team or "").strip() or settings.handoff_team()
+    if not AGENT_ID.match(team):
+        raise AgentError("team: 1-64 letters, digits or _.@-")
+    return team
 
 
 def _check(agent_id: str, name: str, role: str) -> None:
@@ -113,22 +131,24 @@ def _check(agent_id: str, name: str, role: str) -> None:
         raise AgentError(f"role must be one of {ROLES}")
 
 
-def add(agent_id: str, name: str, role: str) -> str:
+def add(agent_id: str, name: str, role: str, team: str | None = None) -> str:
     """Register a new agent; returns the key (the only time it exists outside the agent's hands)."""
     _check(agent_id, name, role)
+    team = _team(role, team)
     key = new_key()
     with _session() as session:
         if session.get(AgentRow, agent_id) is not None:
             raise AgentError(f"agent {agent_id} already exists")
         session.add(AgentRow(agent_id=agent_id, name=name.strip(), role=role, key_sha256=key_hash(key),
-                             disabled=False, created_at=datetime.now(timezone.utc)))
+                             disabled=False, created_at=datetime.now(timezone.utc), team=team))
         session.commit()
     return key
 
 
-def set_key(agent_id: str, name: str, role: str, key: str) -> None:
+def set_key(agent_id: str, name: str, role: str, key: str, team: str | None = None) -> None:
     """Create or update an agent with the given key, enabled (the demo agents of each start)."""
     _check(agent_id, name, role)
+    team = _team(role, team)
     if len(key) < 32:
         raise AgentError("a key needs at least 32 characters")
     with _session() as session:
@@ -137,6 +157,7 @@ def set_key(agent_id: str, name: str, role: str, key: str) -> None:
             row = AgentRow(agent_id=agent_id, created_at=datetime.now(timezone.utc))
             session.add(row)
         row.name, row.role, row.key_sha256, row.disabled, row.disabled_at = name, role, key_hash(key), False, None
+        row.team = team
         session.commit()
 
 
@@ -214,13 +235,14 @@ def main(argv: list[str] | None = None) -> int:
     adding.add_argument("agent_id")
     adding.add_argument("--name", required=True)
     adding.add_argument("--role", choices=ROLES, default="agent")
+    adding.add_argument("--team", help="the agent's team (default: ANXIN_HANDOFF_TEAM); officers have none")
     disabling = commands.add_parser("disable", help="disable an agent's key")
     disabling.add_argument("agent_id")
     commands.add_parser("list", help="list the agents (never their keys)")
     args = parser.parse_args(argv)
     try:
         if args.command == "add":
-            key = add(args.agent_id, args.name, args.role)
+            key = add(args.agent_id, args.name, args.role, args.team)
             print(f"Added {args.agent_id} ({args.role}). Their key, shown only now:\n{key}")
         elif args.command == "disable":
             if not disable(args.agent_id):
@@ -230,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             for agent in all_agents():
                 state = f"disabled {agent.disabled_at:%Y-%m-%d %H:%M}" if agent.disabled else "active"
-                print(f"{agent.agent_id}\t{agent.role}\t{state}\tsince {agent.created_at:%Y-%m-%d}\t{agent.name}")
+                print(f"{agent.agent_id}\t{agent.role}\t{state}\tsince {agent.created_at:%Y-%m-%d}\t{agent.name}"
+                      f"\tteam {agent.team or '-'}")
     except AgentError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from bot.language import detect_language
 logger = logging.getLogger(__name__)
 KNOWLEDGE_SNIPPETS = 3
 PRODUCT_INTENTS = ("product_inquiry",)
+SECRET_IN_URL = re.compile(r"(token|key|secret)=[^&\s'\"]+", re.I)
 
 
 @lru_cache(maxsize=1)
@@ -42,7 +44,8 @@ async def _feature(name: str, work) -> Any:
         return await work
     except Exception as error:  # noqa: BLE001 - reported beside the other features
         logger.exception("copilot feature %s failed", name)
-        return {"error": f"{name} unavailable: {type(error).__name__}: {error}"[:300]}
+        # Shown to the agent: never a query-string secret, whatever the error's text held.
+        return {"error": SECRET_IN_URL.sub(r"\1=***", f"{name} unavailable: {type(error).__name__}: {error}")[:300]}
 
 
 def _in_thread(function, *args):

@@ -69,6 +69,14 @@ def trend(call_id: str) -> list[dict]:
         return [{"turn_id": r.id, "emotion": r.emotion, "anxiety": r.anxiety} for r in reversed(rows)]
 
 
+def call_agent(call_id: str) -> str | None:
+    """The agent who started the call (its first turn), or None for a new call: a call's turns
+    and their emotions are that agent's, not every agent's."""
+    with _session() as session:
+        return session.scalars(select(CopilotTurn.agent).where(CopilotTurn.call_id == call_id)
+                               .order_by(CopilotTurn.id).limit(1)).first()
+
+
 def turn_exists(call_id: str, turn_id: int) -> bool:
     with _session() as session:
         row = session.get(CopilotTurn, turn_id)

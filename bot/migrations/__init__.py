@@ -37,7 +37,8 @@ HERE = Path(__file__).resolve().parent
 MODELS = {
     db.BANK: ("bot.accounts.store", "bot.identity.bindings", "bot.identity.otp", "bot.advisory.tables"),
     db.COMPLIANCE: ("bot.compliance.audit", "bot.compliance.risk_profile", "bot.handoff",
-                    "bot.copilot.agents", "bot.copilot.store", "bot.console.reviews"),
+                    "bot.copilot.agents", "bot.copilot.store", "bot.copilot.scope",
+                    "bot.console.reviews"),
 }
 _LOCK_CLASS = 0x414E58  # "ANX": the first key of PostgreSQL's two-key advisory locks
 _LOCK_IDS = {db.BANK: 1, db.COMPLIANCE: 2}

@@ -12,6 +12,7 @@ import requests
 
 from bot.advisory import bookings, review_flags
 from bot.compliance import audit, rulebook
+from tests.e2e import staff
 
 INSTRUCTIONS = re.compile(r"建议(您)?(买入|卖出|持有|赎回)|(应该|赶紧)(买|卖|赎回|持有)|\b(you should|we recommend) "
                           r"(buy|sell|hold|redeem)|will (rise|recover|rebound)|会(涨|反弹|回升)", re.I)
@@ -33,8 +34,9 @@ def test_a_holding_above_the_level_is_flagged_for_review_and_the_copilot_shows_i
     assert any("高于您目前的风险承受等级" in t for t in texts), texts
     assert review_flags.open_review_flags("demo-c2")
     assert "holding_review" in [e.kind for e in audit.history("demo-c2")]
-    agent = {"Authorization": f"Bearer {servers.demo_agent_keys['demo-agent']}"}
-    view = requests.get(f"{servers.copilot_url}/api/customers/demo-c2/advisory", headers=agent, timeout=30).json()
+    agent = staff.demo(servers)
+    agent.handle("demo-c2")  # an agent sees the customer whose handoff they took
+    view = agent.get("/api/customers/demo-c2/advisory").json()
     assert view["review_flags"] and any(h["within_level"] is False for h in view["holdings"])
     assert requests.get(f"{servers.copilot_url}/api/customers/demo-c2/advisory", timeout=30).status_code == 401
 
@@ -52,8 +54,9 @@ def test_a_worry_about_a_loss_gets_the_facts_of_the_holding_then_a_booking_the_c
     confirmed = chat.texts("/book_advisor")
     assert any("预约" in t for t in confirmed)
     assert len(bookings.open_bookings("demo-c4")) == before + 1
-    agent = {"Authorization": f"Bearer {servers.demo_agent_keys['demo-agent']}"}
-    view = requests.get(f"{servers.copilot_url}/api/customers/demo-c4/advisory", headers=agent, timeout=30).json()
+    agent = staff.demo(servers)
+    agent.handle("demo-c4")
+    view = agent.get("/api/customers/demo-c4/advisory").json()
     assert len(view["bookings"]) == before + 1 and view["holdings"]
 
 

@@ -17,6 +17,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from bot import handoff
 from bot.compliance import rulebook
 from tests.e2e.conftest import customer_token
 
@@ -76,8 +77,9 @@ def test_web_chat_answers_offers_quick_replies_and_shows_the_handoff(servers, br
     browser.save_screenshot(str(SCREENSHOTS / "web_chat.png"))
 
 
-def test_copilot_page_shows_every_feature_and_records_feedback(servers, browser, chat):
-    chat.texts("转人工")  # a handoff for the queue, whichever tests ran before
+def test_copilot_page_shows_every_feature_and_records_feedback(servers, browser, chat_as):
+    chat_as("demo-c2").texts("转人工")  # the bot hands demo-c2 to a person: the agent claims it below
+    [waiting] = handoff.recent("demo-c2")[:1]
     browser.get(f"{servers.copilot_url}/copilot")
     browser.execute_script("sessionStorage.clear()")
     browser.refresh()
@@ -85,7 +87,9 @@ def test_copilot_page_shows_every_feature_and_records_feedback(servers, browser,
     key.send_keys(servers.demo_agent_keys["demo-agent"])
     key.send_keys(Keys.TAB)  # the page then says whose key it is
     wait_for(browser, EC.text_to_be_present_in_element((By.ID, "who"), "demo-agent"))
-    browser.find_element(By.ID, "customer").send_keys("demo-c2")
+    browser.find_element(By.ID, "refresh-handoffs").click()  # claiming the handoff makes demo-c2 the call's customer
+    wait_for(browser, EC.element_to_be_clickable((By.ID, f"claim-{waiting.id}"))).click()
+    wait_for(browser, EC.text_to_be_present_in_element_value((By.ID, "customer"), "demo-c2"))
     browser.find_element(By.ID, "utterance").send_keys("我想买股票基金")
     browser.find_element(By.ID, "analyse").click()
     wait_for(browser, EC.text_to_be_present_in_element((By.ID, "intent"), "product_inquiry"))

@@ -1,6 +1,7 @@
 """The agent copilot's API through the real copilot, Rasa and action servers: each agent's own
 key, roles, the suggested reply as a side-effect-free shadow turn for the call's customer, and
-rate limits."""
+rate limits. An agent sees a customer only while handling them (``handle``: the bot's handoff
+for that customer, claimed); tests/e2e/security/test_v4_access_control_agents.py attacks that."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import uuid
 import pytest
 import requests
 
+from bot import handoff
 from bot.accounts import store as accounts
 from bot.compliance import audit, catalogue, rulebook
 from bot.copilot import store
@@ -32,6 +34,14 @@ class Copilot:
 
     def get(self, path: str) -> requests.Response:
         return requests.get(f"{self.url}{path}", headers=self.headers, timeout=10)
+
+    def handle(self, customer_id: str) -> dict:
+        """Claim a handoff of this customer (as the bot records one): the agent now handles them."""
+        summary = {"reason": "asked", "language": "zh", "intents": ["request_human"], "customer_said": ["转人工"],
+                   "answered": [], "emotion_trend": [], "emotion": "calm", "anxiety": 0.0}
+        claimed = self.post(f"/api/handoffs/{handoff.record(customer_id, summary)}/claim")
+        assert claimed.status_code == 201, claimed.text
+        return claimed.json()
 
     def hear(self, text: str, customer_id: str | None = None) -> dict:
         reply = self.post(f"/api/calls/{self.call}/utterances", text=text, customer_id=customer_id)
@@ -65,7 +75,8 @@ def test_every_api_call_needs_a_valid_agent_key(servers, copilot):
     assert requests.get(f"{copilot.url}/api/handoffs", headers=wrong, timeout=10).status_code == 401
     assert requests.get(f"{copilot.url}/api/me", headers={"X-Agent-Id": "demo-agent"}, timeout=10).status_code == 401
     assert requests.get(f"{copilot.url}/copilot", timeout=10).status_code == 200  # the page asks for the key
-    assert copilot.get("/api/me").json() == {"agent_id": "demo-agent", "name": "Demo agent 演示坐席", "role": "agent"}
+    assert copilot.get("/api/me").json() == {"agent_id": "demo-agent", "name": "Demo agent 演示坐席", "role": "agent",
+                                             "team": "service"}
 
 
 def test_an_agent_added_by_the_command_works_until_disabled(servers):
@@ -98,6 +109,7 @@ def test_supervisors_read_the_feedback_summary_agents_do_not_both_take_handoffs(
 
 
 def test_product_question_above_the_customers_level_raises_an_alert(copilot):
+    copilot.handle("demo-c2")
     result = copilot.hear("我想买股票基金", customer_id="demo-c2")
     assert result["intent"]["name"] == "product_inquiry"
     assert result["emotion"]["label"] == "calm" and 0 <= result["emotion"]["score"] <= 1
@@ -108,7 +120,9 @@ def test_product_question_above_the_customers_level_raises_an_alert(copilot):
 
 
 def test_customer_without_assessment_gets_the_assessment_alert(copilot):
-    result = copilot.hear("有什么理财产品推荐吗", customer_id=f"nobody-{uuid.uuid4().hex[:6]}")
+    nobody = f"nobody-{uuid.uuid4().hex[:6]}"
+    copilot.handle(nobody)
+    result = copilot.hear("有什么理财产品推荐吗", customer_id=nobody)
     assert [a["rule"] for a in result["alerts"]] == ["no_assessment"]
 
 
@@ -131,6 +145,7 @@ def test_knowledge_snippets_come_with_their_source(copilot):
 
 
 def test_draft_check_finds_forbidden_wording_missing_warning_and_unsuitable_product(copilot):
+    copilot.handle("demo-c2")
     bad = copilot.post("/api/drafts/check", text="安心成长股票基金保本，稳赚不赔", customer_id="demo-c2").json()
     rules = {f["rule"] for f in bad["findings"]}
     assert not bad["ok"] and {"guarantees", "missing_warning", "unsuitable_product"} <= rules
@@ -158,11 +173,15 @@ def test_feedback_is_stored_and_counted(copilot, supervisor):
 
 
 def test_handoffs_from_the_bot_arrive_with_a_summary(copilot, chat):
+    """The queue lists the handoff (no customer, no summary); claiming it shows the summary."""
     chat.texts("我的卡丢了怎么办")
     assert said(chat.texts("转人工"), "utter_handoff", "zh")
-    handoffs = copilot.get("/api/handoffs").json()
-    mine = [h for h in handoffs if "转人工" in " ".join(h["summary"]["customer_said"])]
-    assert mine and mine[0]["reason"] == "asked" and "request_human" in mine[0]["summary"]["intents"]
+    [made] = handoff.recent(chat.sender)
+    listed = [h for h in copilot.get("/api/handoffs").json() if h["id"] == made.id]
+    assert listed and listed[0]["reason"] == "asked" and "summary" not in listed[0]
+    claimed = copilot.post(f"/api/handoffs/{made.id}/claim").json()["handoff"]
+    assert claimed["customer"] == chat.sender and "转人工" in " ".join(claimed["summary"]["customer_said"])
+    assert "request_human" in claimed["summary"]["intents"]
 
 
 @pytest.mark.parametrize("body, status", [
@@ -182,7 +201,10 @@ def test_bad_requests_get_clear_errors(copilot, body, status):
 
 @pytest.mark.parametrize("customer, level", [("demo-c5", 5), ("demo-c2", 2)])
 def test_the_suggested_reply_names_only_products_of_the_customers_level_and_audits_nothing(copilot, customer, level):
-    before = len(audit.history(customer))
+    copilot.handle(customer)
+    # Records of what the customer was shown; the agent's own read of the customer is audited too.
+    shown = lambda: [e for e in audit.history(customer) if e.kind in audit.SHOWN_KINDS]  # noqa: E731
+    before = len(shown())
     result = copilot.hear("有什么理财产品推荐吗", customer_id=customer)
     reply = result["suggested_reply"]
     assert reply["compliant"] and rulebook.current().mandatory_warning["zh"] in reply["text"], reply
@@ -190,12 +212,13 @@ def test_the_suggested_reply_names_only_products_of_the_customers_level_and_audi
     assert named and all(p.risk_rank <= level for p in named), [p.id for p in named]
     if level == 2:
         assert any(p.risk_rank == 2 for p in named)  # the customer's own level, not the shadow sender's (none)
-    assert len(audit.history(customer)) == before  # nothing was shown to the customer
+    assert len(shown()) == before  # nothing was shown to the customer
     assert audit.history(f"copilot:{copilot.call}") == []
 
 
 def test_a_rehearsed_transfer_moves_no_money(copilot):
     customer = f"demo-sh{uuid.uuid4().hex[:6]}"
+    copilot.handle(customer)
     balance = accounts.account(customer).balance
     heard = copilot.hear("transfer 100 to 张三", customer_id=customer)
     asked = heard["suggested_reply"]  # in the utterance's language (a Chinese name makes it Chinese)
@@ -232,8 +255,12 @@ def test_rate_limits_per_agent_then_per_address(limited_copilot, servers):
     assert over.status_code == 429 and "agent" in over.json()["error"]
     assert 1 <= int(over.headers["Retry-After"]) <= 60
     assert requests.get(url, headers=boss, timeout=10).status_code == 200  # another agent: own count
-    assert requests.get(url, timeout=10).status_code == 401  # 6th request from this address
-    flooded = requests.get(url, timeout=10)  # 7th: refused before any key is checked
+    # refused keys count on their own: six guesses are answered 401, the seventh 429
+    assert [requests.get(url, timeout=10).status_code for _ in range(6)] == [401] * 6
+    flooded = requests.get(url, timeout=10)
     assert flooded.status_code == 429 and "address" in flooded.json()["error"]
-    assert requests.get(url, headers=boss, timeout=10).status_code == 429
+    # the agents behind this address had made 5 requests: the 6th passes, the 7th is over
+    assert requests.get(url, headers=boss, timeout=10).status_code == 200
+    over_address = requests.get(url, headers=boss, timeout=10)
+    assert over_address.status_code == 429 and "address" in over_address.json()["error"]
     assert requests.get(f"{servers.copilot_url}/api/me", headers=boss, timeout=10).status_code == 200  # default limits

@@ -23,9 +23,12 @@ def test_a_crisis_in_chinese_gets_the_hotline_and_an_urgent_person(servers, chat
     assert said(texts, "utter_crisis_support", "zh") and HOTLINE in texts[0]
     assert any((m.get("custom") or {}).get("urgent") for m in replies)
     _nothing_else(texts, "zh")
-    queue = requests.get(f"{servers.copilot_url}/api/handoffs", timeout=10,
-                         headers={"Authorization": f"Bearer {servers.demo_agent_keys['demo-agent']}"}).json()
-    assert queue[0]["urgent"] and queue[0]["customer"] == chat.sender and queue[0]["reason"] == "crisis"
+    # A crisis tops the supervisors' queue; its customer is read one handoff at a time (audited).
+    supervisor = {"Authorization": f"Bearer {servers.demo_agent_keys['demo-supervisor']}"}
+    queue = requests.get(f"{servers.copilot_url}/api/handoffs", timeout=10, headers=supervisor).json()
+    assert queue[0]["urgent"] and queue[0]["reason"] == "crisis"
+    detail = requests.get(f"{servers.copilot_url}/api/handoffs/{queue[0]['id']}", timeout=10, headers=supervisor)
+    assert detail.json()["customer"] == chat.sender
 
 
 def test_a_crisis_in_english_inside_the_transfer_form_ends_the_form(chat):

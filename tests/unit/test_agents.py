@@ -106,3 +106,14 @@ def test_command_line_add_list_disable(capsys):
     assert agents.main(["add", "li.wei", "--name", "again"]) == 2 and "already exists" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         agents.main(["add", "x", "--name", "X", "--role", "admin"])
+
+
+def test_agents_and_supervisors_have_a_team_officers_none(monkeypatch):
+    monkeypatch.setenv("ANXIN_HANDOFF_TEAM", "hotline")
+    agents.add("li.wei", "李伟", "agent")
+    agents.add("wang.fang", "王芳", "supervisor", team="wealth")
+    agents.add("zhao.min", "赵敏", "compliance", team="wealth")
+    assert [(a.agent_id, a.team) for a in agents.all_agents()] == [("li.wei", "hotline"), ("wang.fang", "wealth"),
+                                                                   ("zhao.min", None)]
+    with pytest.raises(agents.AgentError):
+        agents.add("bad.team", "某某", "agent", team="no spaces allowed")

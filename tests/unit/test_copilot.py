@@ -58,22 +58,47 @@ def test_the_shadow_reply_goes_to_the_copilot_channel_with_the_server_token(monk
     sent = {}
 
     class Reply:
-        def raise_for_status(self):
-            return None
+        status_code = 200
 
         def json(self):
             return [{"text": "ok"}]
 
-    def post(url, json=None, params=None, headers=None, timeout=None):
-        sent.update(url=url, json=json, headers=headers, params=params)
+    def post(url, json=None, headers=None, timeout=None, **others):
+        sent.update(url=url, json=json, headers=headers, others=others)
         return Reply()
 
     monkeypatch.setattr("bot.copilot.rasa_client.requests.post", post)
     rasa = RasaClient("http://rasa:5005/", "server-token")
     assert asyncio.run(rasa.bot_reply("call-9", "demo-c5", "hello")) == [{"text": "ok"}]
-    assert sent["url"] == "http://rasa:5005/webhooks/copilot/webhook" and sent["params"] is None
+    assert sent["url"] == "http://rasa:5005/webhooks/copilot/webhook" and sent["others"] == {}
     assert sent["headers"] == {"Authorization": "Bearer server-token"}
     assert sent["json"] == {"call_id": "call-9", "customer_id": "demo-c5", "message": "hello"}
+
+
+def test_errors_of_the_rasa_server_shown_to_agents_never_carry_its_token(monkeypatch, caplog):
+    """requests' own errors name the whole URL (a ?token= in it, had one been sent): the copilot's
+    errors and logs keep the path and the status, nothing more; the token goes in the header."""
+    token = "s3cret-rasa-token-" + "x" * 20
+    down = RasaClient(f"http://127.0.0.1:{closed_port()}", token)
+    result = asyncio.run(analysis.analyse(down, "call-leak", "我想买基金", "demo-c3", "agent-1"))
+
+    class Refused:
+        status_code = 401
+        url = f"http://rasa/model/parse?token={token}"
+
+    sent = {}
+
+    def post(url, json=None, headers=None, timeout=None, **others):
+        sent.update(url=url, headers=headers, others=others)
+        return Refused()
+
+    monkeypatch.setattr("bot.copilot.rasa_client.requests.post", post)
+    refused = asyncio.run(analysis.analyse(RasaClient("http://rasa", token), "call-leak-2", "你好", None, "agent-1"))
+    shown = str(result) + str(refused) + caplog.text
+    assert "intent unavailable" in result["intent"]["error"] and "HTTP 401" in refused["intent"]["error"]
+    assert token not in shown and "token=" not in shown
+    assert sent["headers"] == {"Authorization": f"Bearer {token}"} and sent["others"] == {}  # the header only
+    assert token not in sent["url"]
 
 
 def test_turns_stored_by_an_older_version_get_the_agent_column(tmp_path, monkeypatch):
