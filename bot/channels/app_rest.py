@@ -31,6 +31,7 @@ from bot.channels.inbound import InboundError, json_object, parse_body
 from bot.identity import demo
 from bot.identity.tokens import CustomerTokens, TokenError, bearer
 from bot.ratelimit import Limiter
+from bot.ratelimit import client_address as limited_address
 
 logger = logging.getLogger(__name__)
 CHAT_PAGE = Path(__file__).with_name("static") / "chat.html"
@@ -66,8 +67,9 @@ def too_many(limiter: Limiter, key: str) -> HTTPResponse:
 
 
 def client_address(request: Request) -> str:
-    """The client's address (behind a trusted proxy, Sanic's PROXIES_COUNT/REAL_IP_HEADER)."""
-    return request.remote_addr or request.ip or "unknown"
+    """The client's address: behind a proxy listed in ``ANXIN_TRUSTED_PROXIES``, the client it
+    forwarded for (``bot.ratelimit.client_address``)."""
+    return limited_address(request)
 
 
 class AppRestInput(InputChannel):
@@ -139,10 +141,17 @@ class AppRestInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             address = client_address(request)
-            if not by_address.hit(address):  # before the token: bounds guessing too
-                return too_many(by_address, address)
             try:
                 customer = authenticate(self.tokens, request)
+            except InboundError as error:
+                # refused sign-ins count on their own, so guessing is bounded without spending the
+                # budget of the signed-in customers behind the same address
+                if not by_address.hit(f"unauthenticated:{address}"):
+                    return too_many(by_address, f"unauthenticated:{address}")
+                return refusal(error)
+            if not by_address.hit(address):
+                return too_many(by_address, address)
+            try:
                 if not by_customer.hit(customer):
                     return too_many(by_customer, customer)
                 inbound = parse_body(request.body or b"", customer)

@@ -6,6 +6,15 @@ is verified with the same keys as the REST channel, and the socket is bound to t
 customer: the session id and every message's sender are the token's ``sub`` whatever the
 client sends, the customer's sockets share one room, and a socket without a valid token is
 refused at connect. A socket whose token expires is refused its next message.
+
+The Engine.IO session id (``sid``) must not work as a bearer credential: over the long-polling
+transport any HTTP request naming a sid speaks and listens for that session, so whoever saw a
+sid (in a log, a proxy, a shared screen) could send messages as the customer. The server
+therefore speaks WebSocket only: the session lives on the one connection that presented the
+token, and a request naming its sid from anywhere else is refused (Engine.IO refuses HTTP
+requests for an upgraded session and transports it does not offer). Clients connect with
+``transports: ["websocket"]``. Frames are bounded (``ANXIN_MAX_BODY_BYTES``), and a message's
+metadata like the REST channel's (``bot.channels.inbound.bounded_metadata``).
 """
 
 from __future__ import annotations
@@ -23,10 +32,10 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot import settings
-from bot.channels.inbound import InboundError, dialogue_text
+from bot.channels.inbound import InboundError, bounded_metadata, dialogue_text
 from bot.identity.party import strip_reserved
 from bot.identity.tokens import CustomerClaims, CustomerTokens, TokenError
-from bot.ratelimit import Limiter
+from bot.ratelimit import Limiter, client_address
 
 logger = logging.getLogger(__name__)
 ERROR_EVENT = "anxin_error"
@@ -52,7 +61,8 @@ class AppSocketIOInput(SocketIOInput):
     tokens: CustomerTokens = CustomerTokens()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[], transports=["websocket"],
+                          max_http_buffer_size=settings.max_body_bytes())
         webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         signed_in: dict[str, CustomerClaims] = {}
@@ -65,15 +75,20 @@ class AppSocketIOInput(SocketIOInput):
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: str, environ: dict, auth: dict | None) -> bool:
             request = environ.get("sanic.request")  # engine.io's environ says 127.0.0.1 for everyone
-            if not by_address.hit(str((request.remote_addr or request.ip) if request else "unknown")):
-                logger.info("socket.io connection refused: too many from one address")
-                return False
+            address = client_address(request) if request else "unknown"
             token = auth.get("token") if isinstance(auth, dict) else None
             try:
-                signed_in[sid] = self.tokens.verify(token if isinstance(token, str) else "")
+                claims = self.tokens.verify(token if isinstance(token, str) else "")
             except TokenError as error:
+                # refused sign-ins count on their own (as on REST): guessing is bounded without
+                # spending the budget of the signed-in customers behind the same address
+                by_address.hit(f"unauthenticated:{address}")
                 logger.info("socket.io connection refused: %s", error)
                 return False
+            if not by_address.hit(address):
+                logger.info("socket.io connection refused: too many from one address")
+                return False
+            signed_in[sid] = claims
             return True
 
         @sio.on("disconnect", namespace=self.namespace)
@@ -108,8 +123,9 @@ class AppSocketIOInput(SocketIOInput):
                     metadata = json.loads(metadata)
                 if not isinstance(metadata, dict):
                     raise InboundError(400, '"metadata" must be an object')
+                metadata = bounded_metadata(metadata)
                 text = dialogue_text(text)
-            except (InboundError, ValueError) as error:
+            except (InboundError, ValueError, RecursionError) as error:
                 status, message = (error.status, error.message) if isinstance(error, InboundError) \
                     else (400, "metadata is not valid JSON")
                 await sio.emit(ERROR_EVENT, {"status": status, "error": message}, room=sid)

@@ -31,7 +31,7 @@ from bot.identity.party import COPILOT_CHANNEL, SHADOW_KEY
 from bot.identity.tokens import CUSTOMER_ID, bearer
 
 logger = logging.getLogger(__name__)
-CALL_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")  # as the copilot API accepts them
+CALL_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}\Z")  # as the copilot API accepts them
 MAX_BODY_BYTES = 64 * 1024
 SHAPE = '{"call_id": "...", "customer_id": "...", "message": "..."}'
 

@@ -24,6 +24,9 @@ _WORD = re.compile(r"\w")
 MAX_SENDER_CHARS = 128
 # C0/C1 control characters other than tab and newline; they only ever come from bad clients.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# No client of ours nests JSON deeper than a few levels; deeper is an attack on the parser (or on
+# whatever later walks or stores the object) and is refused with 400, never a 500.
+MAX_JSON_DEPTH = 20
 
 
 class InboundError(ValueError):
@@ -57,8 +60,12 @@ def json_object(body: bytes, shape: str) -> dict[str, Any]:
         raise InboundError(400, f"request body is not valid UTF-8 (byte {error.start})") from error
     try:
         payload = json.loads(decoded)
+    except RecursionError as error:
+        raise InboundError(400, f"request body is nested too deeply (at most {MAX_JSON_DEPTH} levels)") from error
     except ValueError as error:
         raise InboundError(400, f"request body is not valid JSON: {error}") from error
+    if depth(payload) > MAX_JSON_DEPTH:
+        raise InboundError(400, f"request body is nested too deeply (at most {MAX_JSON_DEPTH} levels)")
     if not isinstance(payload, dict):
         raise InboundError(400, f"request body must be a JSON object: {shape}")
     return payload
@@ -86,7 +93,34 @@ def parse_body(body: bytes, customer_id: str) -> Inbound:
         raise InboundError(400, '"message" must be a string')
     if metadata is not None and not isinstance(metadata, dict):
         raise InboundError(400, '"metadata" must be a JSON object when given')
-    return Inbound(customer_id, dialogue_text(message), strip_reserved(metadata))
+    return Inbound(customer_id, dialogue_text(message), strip_reserved(bounded_metadata(metadata)))
+
+
+def depth(value: Any, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deeply ``value`` (parsed JSON) nests; counting stops just past ``limit``."""
+    deepest, level, todo = 0, 0, [(value, 1)]
+    while todo:
+        item, level = todo.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, level)
+            if deepest > limit:
+                return deepest
+            todo.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def bounded_metadata(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``metadata`` if it is small and shallow enough to store with the message, else InboundError
+    (413 over ``ANXIN_MAX_METADATA_BYTES`` as JSON, 400 nested deeper than ``MAX_JSON_DEPTH``):
+    whatever a message carries is kept in the tracker for as long as the conversation."""
+    if not metadata:
+        return metadata
+    if depth(metadata) > MAX_JSON_DEPTH:
+        raise InboundError(400, f'"metadata" is nested too deeply (at most {MAX_JSON_DEPTH} levels)')
+    size, limit = len(json.dumps(metadata, ensure_ascii=False).encode("utf-8")), settings.max_metadata_bytes()
+    if size > limit:
+        raise InboundError(413, f'"metadata" is too large: {size} bytes, the limit is {limit}')
+    return metadata
 
 
 def dialogue_text(message: str) -> str:

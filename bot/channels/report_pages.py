@@ -21,7 +21,9 @@ from sanic.response import HTTPResponse
 from bot.advisory import report_links
 
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff",
-           "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:"}
+           "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                              "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+           "X-Frame-Options": "DENY"}
 STATUS = {"malformed": 400, "forged": 403, "expired": 410, "unknown": 404}
 
 

@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from bot.compliance import pattern_safety
 from bot.compliance.textmatch import fold, without_spaces
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ TEXTS = ("mandatory_warning", "past_performance_warning", "blocked_reply")
 REQUIRED = {"forbidden_phrases": ("guarantees", "superlatives", "urgency_and_fear"),
             "forbidden_patterns": ("stated_yield", "prediction")}
 FIELDS = ("version", *TEXTS, *REQUIRED)
-CATEGORY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+CATEGORY_NAME = re.compile(r"^[a-z][a-z0-9_]*\Z")
 AUDIT_SUBJECT = "compliance-rules"  # the audit trail's "customer" of a refused rules file
 
 
@@ -138,6 +139,8 @@ def _list_problems(field: str, value: Any) -> list[str]:
                         continue
                     if compiled.search("") is not None:
                         problems.append(f"{where} item {number}: {item!r} matches an empty text, so every text")
+                    elif (unsafe := pattern_safety.problem(item)) is not None:
+                        problems.append(f"{where} item {number}: {item!r} refused: {unsafe}")
     return problems
 
 
@@ -175,14 +178,35 @@ def parse(raw: dict, source: bytes = b"") -> Rules:
                  raw["blocked_reply"], version_of(raw, source))
 
 
+MAX_PROBLEMS = 50  # a file with more is reported by its first ones
+
+
+def _without_aliases(source: bytes) -> str | None:
+    """Why ``source`` cannot be read as plain YAML: an anchor or alias (``&a`` / ``*a``), which a
+    rules file never needs and which lets a few lines expand into millions of items (an
+    "alias bomb"); None when it has none."""
+    try:
+        for event in yaml.parse(source, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                return "YAML anchors and aliases (&name, *name) are not allowed in a rules file"
+    except yaml.YAMLError:
+        return None  # safe_load reports it
+    return None
+
+
 def load(source: bytes) -> tuple[Rules | None, list[str]]:
     """(rules, []) when ``source`` validates, else (None, its problems)."""
+    refused = _without_aliases(source)
+    if refused:
+        return None, [refused]
     try:
         raw = yaml.safe_load(source)
     except yaml.YAMLError as error:
         return None, [f"not valid YAML: {' '.join(str(error).split())}"]
     found = problems(raw)
-    return (None, found) if found else (parse(raw, source), [])
+    if len(found) > MAX_PROBLEMS:
+        found = [*found[:MAX_PROBLEMS], f"... and {len(found) - MAX_PROBLEMS} more problems"]
+    return (None, [p if len(p) <= 500 else p[:500] + "..." for p in found]) if found else (parse(raw, source), [])
 
 
 @dataclass

@@ -2,7 +2,11 @@
 with a sentence under it compared with the rules in force.
 
 Validation is the servers' own (``rulebook.load``: YAML, fields, texts, lists, patterns, the
-guard's own texts), so a draft that passes here is one the servers would accept. Nothing here
+guard's own texts), so a draft that passes here is one the servers would accept. A draft is
+untrusted text run inside the copilot: it is at most ``MAX_RULES_BYTES``, YAML anchors and
+aliases are refused before anything is built from it (an alias bomb), and a pattern that could
+backtrack catastrophically is refused before it is ever run (``bot.compliance.pattern_safety``),
+so no draft can freeze the process or make an answer of megabytes. Nothing here
 writes the rules file: a draft goes live only as a reviewed change of that file.
 
 The live verdict is the guard's (``guard.check_message`` under ``rulebook.current()``); the

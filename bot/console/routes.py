@@ -43,7 +43,7 @@ from bot.compliance import audit, catalogue, rulebook
 from bot.compliance.risk_profile import LEVELS
 from bot.console import access, blocks, drafts, history, reports, reviews, search, sessions
 from bot.identity.tokens import bearer
-from bot.ratelimit import Limiter
+from bot.ratelimit import Limiter, client_address
 
 STATIC = Path(__file__).with_name("static")
 TEXTS = Path(__file__).with_name("texts.yml")
@@ -118,7 +118,7 @@ def blueprint(address_limit: Limiter | None = None, officer_limit: Limiter | Non
         """Address limit, then the officer (key or session + CSRF token), then the officer's limit."""
         if not request.path.startswith(API):
             return None
-        address = request.remote_addr or request.ip
+        address = client_address(request)  # behind a trusted proxy: the client it forwarded for
         if not address_limit.hit(address):
             return _too_many(address_limit, address)
         if request.path == f"{API}session":
@@ -184,7 +184,10 @@ def blueprint(address_limit: Limiter | None = None, officer_limit: Limiter | Non
         session = signed_in.open(found.officer)
         reply = response.json(_signed_in(session, found.officer), status=201)
         reply.add_cookie(sessions.COOKIE, session.id, path="/console", httponly=True, samesite="Strict",
-                         secure=request.scheme == "https", max_age=session.expires_in())
+                         # Secure always, outside demo mode: behind a TLS-terminating proxy the
+                         # request's own scheme is http, and the cookie must still never travel in clear
+                         secure=not settings.demo_mode() or request.scheme == "https",
+                         max_age=session.expires_in())
         return reply
 
     @console.get("/console/api/session")

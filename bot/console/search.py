@@ -31,8 +31,8 @@ from bot.compliance.masking import mask
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 EXPORT_MAX = 10_000
-PRODUCT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-RULE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+PRODUCT_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
+RULE = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
 # What a record shows, in the order of an export's columns; prev_hash is the chain's business.
 COLUMNS = ("id", "at", "customer_id", "kind", "c_level", "products", "warning_text", "emotion", "detail",
            "rules_version", "message_id", "hash")

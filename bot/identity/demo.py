@@ -16,7 +16,7 @@ from bot.settings import PROJECT_ROOT
 
 SEED_FILES = (PROJECT_ROOT / "bot" / "accounts" / "demo_customers.yml",
               PROJECT_ROOT / "bot" / "compliance" / "demo_profiles.yml")
-DEMO_ID = re.compile(r"^demo-[a-z0-9-]{1,40}$")
+DEMO_ID = re.compile(r"^demo-[a-z0-9-]{1,40}\Z")
 
 
 def seeded() -> list[str]:

@@ -19,7 +19,7 @@ import jwt
 
 # Customer ids are the bank's: letters, digits and ``_.@-``; a colon is reserved for
 # conversation ids the product makes itself (``copilot:<call>``).
-CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+CUSTOMER_ID = re.compile(r"^[A-Za-z0-9_.@-]{1,64}\Z")
 LEEWAY_SECONDS = 30
 
 

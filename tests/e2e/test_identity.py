@@ -29,7 +29,7 @@ def _webhook(servers) -> str:
 
 def _events(servers, conversation: str) -> list[dict]:
     reply = requests.get(f"{servers.rasa_url}/conversations/{conversation}/tracker",
-                         params={"token": servers.token}, timeout=10)
+                         headers={"Authorization": f"Bearer {servers.token}"}, timeout=10)
     return [e for e in reply.json().get("events", []) if e.get("event") == "user"]
 
 
