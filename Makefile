@@ -14,7 +14,9 @@ PY310 ?= $(shell p=$$(pyenv root 2>/dev/null)/versions/3.10.13/bin/python; [ -x 
 RASA_ENV := .venv-rasa
 ACTIONS_ENV := .venv-actions
 MODEL := models/anxin.tar.gz
-TRAINING_INPUTS := config.yml domain.yml $(shell find data -type f 2>/dev/null)
+# Rasa reads data/nlu, data/stories, data/rules (and jieba's dictionary); data/emotion and data/scam
+# train the action server's own heads and do not retrain the Rasa model.
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -type f -not -path 'data/emotion/*' -not -path 'data/scam/*' 2>/dev/null)
 KB_INDEX := models/knowledge/manifest.json
 EMOTION_MODEL := models/emotion/head.pkl
 ENCODER_CODE := bot/knowledge/encoders.py

@@ -46,10 +46,13 @@ def share(hits: int, total: int) -> str:
 
 
 def crisis_report(lines: list[str]) -> None:
-    general, crisis, near = items("crisis", "general.yml"), items("crisis", "crisis.yml"), items("crisis", "near_miss.yml")
+    general = items("crisis", "general.yml")
+    crisis, near = items("crisis", "crisis.yml"), items("crisis", "near_miss.yml")
     verdicts = read([i["text"] for i in general + crisis + near])
-    g, c, n = verdicts[:len(general)], verdicts[len(general):len(general) + len(crisis)], verdicts[len(general) + len(crisis):]
-    lines.append("## Crisis (targets: general false alarms <= 0.01, recall >= 0.95 per language, near-miss false alarms <= 0.03)")
+    ends = (len(general), len(general) + len(crisis))
+    g, c, n = verdicts[:ends[0]], verdicts[ends[0]:ends[1]], verdicts[ends[1]:]
+    lines.append("## Crisis (targets: general false alarms <= 0.01, recall >= 0.95 per language, "
+                 "near-miss false alarms <= 0.03)")
     alarms = [i for i, v in zip(general, g, strict=True) if v[1] == CRISIS]
     lines.append(f"general text false alarms: {share(len(alarms), len(general))}")
     per_kind = collections.Counter(i["kind"] for i in alarms)
@@ -72,10 +75,12 @@ def emotion_report(lines: list[str]) -> None:
     lines.append(f"accuracy: {share(sum(p == g for p, g in zip(predicted, gold, strict=True)), len(gold))}")
     for label in ("calm", "anxious", "angry", "distressed"):
         tp = sum(p == g == label for p, g in zip(predicted, gold, strict=True))
-        lines.append(f"  {label:10s} precision {share(tp, predicted.count(label))}  recall {share(tp, gold.count(label))}")
+        lines.append(f"  {label:10s} precision {share(tp, predicted.count(label))}"
+                     f"  recall {share(tp, gold.count(label))}")
     confusions = collections.Counter((g, p) for p, g in zip(predicted, gold, strict=True) if p != g)
     lines.append(f"angry read as anxious: {share(confusions[('angry', 'anxious')], gold.count('angry'))}")
-    lines.append("confusions (gold -> predicted): " + ", ".join(f"{g}->{p} {k}" for (g, p), k in confusions.most_common(8)))
+    common = confusions.most_common(8)
+    lines.append("confusions (gold -> predicted): " + ", ".join(f"{g}->{p} {k}" for (g, p), k in common))
 
 
 def scam_report(lines: list[str]) -> None:
