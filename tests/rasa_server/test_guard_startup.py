@@ -84,8 +84,10 @@ def test_what_rasa_imports_to_load_this_project_installs_the_guard(source):
 
 
 def _env() -> dict[str, str]:
-    # --enable-api needs a token (from the environment: the server refuses an open API)
-    return {"ANXIN_API_TOKEN": "guard-startup-test-token", **os.environ, "PYTHONPATH": str(ROOT),
+    # --enable-api needs a token (from the environment: the server refuses an open API), and the
+    # server refuses to start without the secret it signs action calls with
+    return {"ANXIN_API_TOKEN": "guard-startup-test-token", "ANXIN_ACTION_SECRET": "guard-startup-test-secret",
+            **os.environ, "PYTHONPATH": str(ROOT),
             "RASA_TELEMETRY_ENABLED": "false", "ANXIN_LOG_FORMAT": "json"}
 
 
