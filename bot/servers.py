@@ -63,7 +63,13 @@ def private_folder(folder: Path) -> None:
     files directly in it (state made by an older version was world-readable); sub-folders
     (PostgreSQL's, Redis's) keep the modes their own servers give them."""
     folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
+    # A sub-folder owned by another user (the cluster's PostgreSQL data, run as ``postgres`` when
+    # the launcher is root) must stay reachable by that user: then the folder is 0711, others may
+    # pass through it to what they own but not list it, and the files in it stay 0600.
+    me = os.geteuid()
+    foreign = any(entry.is_dir() and not entry.is_symlink() and entry.stat().st_uid != me
+                  for entry in folder.iterdir())
+    os.chmod(folder, 0o711 if foreign else 0o700)
     for entry in folder.iterdir():
         try:
             if entry.is_file() and not entry.is_symlink():
