@@ -62,7 +62,7 @@ def _conversations(ids: list[str]) -> dict[str, list[dict]]:
 def _handoffs(customer_id: str, ids: list[str]) -> list[handoff.HandoffRecord]:
     with db.sessions(db.COMPLIANCE)() as session:
         return session.scalars(select(handoff.HandoffRecord)
-                               .where(handoff.HandoffRecord.customer_id.in_([customer_id, *ids]))).all()
+                               .where(handoff.exactly_of([customer_id, *ids]))).all()
 
 
 def export(customer_id: str) -> dict[str, Any]:
@@ -95,7 +95,7 @@ def erase(customer_id: str) -> dict[str, int]:
     counts["wechat_bindings"] = bindings.erase_customer(customer_id)
     with db.sessions(db.COMPLIANCE)() as session:
         counts["handoffs"] = session.execute(delete(handoff.HandoffRecord).where(
-            handoff.HandoffRecord.customer_id.in_([customer_id, *ids]))).rowcount
+            handoff.exactly_of([customer_id, *ids]))).rowcount
         session.commit()
     counts["copilot_records"] = copilot_store.erase_customer(customer_id)
     audit.record(masked_id(customer_id), "erasure", detail=json.dumps(counts))

@@ -20,7 +20,11 @@ both, so the trail also proves itself:
   and on demand, so deleting the newest records or swapping the whole table shows too;
 - ``verify()`` recomputes the chain and checks it against the anchors.
 
-Personal numbers are masked before storage.
+Personal numbers are masked before storage. Masks are lossy (two customers can share one), so
+records since revision compliance_0006 also carry the customer's exact keyed reference
+(``customer_ref``, bot/compliance/customer_ref.py), part of the record's hash when set; older
+records have none and are found by their masked id, so a search by customer lists them for every
+customer of that mask. A record made for a masked id alone (a console search, an erasure) has none.
 """
 
 from __future__ import annotations
@@ -34,12 +38,14 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, Integer, String, Text, event, select, text
+from sqlalchemy import Column, DateTime, Integer, String, Text, and_, event, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import declarative_base
 
 from bot import db, settings
 from bot.compliance import rulebook
+from bot.compliance.customer_ref import customer_ref as exact_ref
+from bot.compliance.customer_ref import is_display_form
 from bot.compliance.masking import mask
 
 Base = declarative_base()
@@ -52,6 +58,7 @@ GENESIS = "0" * 64
 # handed to the channel (``record_shown``), never for what an action merely intended.
 SHOWN_KINDS = ("suggestion", "warning", "mismatch")
 SHOWN_KEY = "anxin_audit_when_shown"
+FROM_ID = "from-id"  # record()'s customer_ref default: the reference of the customer id given
 
 
 class AuditRecord(Base):
@@ -69,6 +76,9 @@ class AuditRecord(Base):
     # The BotUttered this record describes (its metadata "message_id"); None for records that
     # describe no message (an assessment, a binding) and for records from before message ids.
     message_id = Column(String(64), index=True)
+    # The customer's exact keyed reference (bot.compliance.customer_ref); None for records from
+    # before references and for records that name a customer only by a masked id.
+    customer_ref = Column(String(64), index=True)
     prev_hash = Column(String(64), nullable=False, unique=True)  # unique: one linear chain
     hash = Column(String(64), nullable=False)
 
@@ -175,6 +185,8 @@ def _fields(record: AuditRecord) -> dict:
               "emotion": record.emotion, "detail": record.detail, "rules_version": record.rules_version}
     if record.message_id is not None:  # only when set: records from before message ids keep their hash
         fields["message_id"] = record.message_id
+    if record.customer_ref is not None:  # likewise: records from before references keep their hash
+        fields["customer_ref"] = record.customer_ref
     return fields
 
 
@@ -206,12 +218,18 @@ def _open_anchors() -> int:
 
 def record(customer_id: str, kind: str, *, c_level: str | None = None, products: list[dict] | None = None,
            warning_text: str | None = None, emotion: str | None = None, detail: str | None = None,
-           message_id: str | None = None) -> int:
+           message_id: str | None = None, customer_ref: str | None = FROM_ID) -> int:
     """Append one record; returns its id. Writers are serialised (see ``_lock_chain_head``); the
     unique ``id`` and ``prev_hash`` are the last line of defence and turn a lost race into a retry.
-    Every ``audit_anchor_every`` records an anchor is appended once the record is committed."""
+    Every ``audit_anchor_every`` records an anchor is appended once the record is committed.
+
+    ``customer_ref`` is the customer's exact reference: by default made from ``customer_id``
+    (none when that is already a masked display form); a caller that holds only a masked id
+    passes the reference it has, or None."""
     if kind not in KINDS:
         raise ValueError(f"unknown audit kind {kind!r}")
+    if customer_ref == FROM_ID:
+        customer_ref = exact_ref(customer_id) if customer_id and not is_display_form(customer_id) else None
     key = settings.audit_key()  # no key, no record: refused before anything is written
     every = settings.audit_anchor_every()
     version = rulebook.current().version  # once, before the writer's lock (see rulebook._report)
@@ -225,7 +243,7 @@ def record(customer_id: str, kind: str, *, c_level: str | None = None, products:
                                     customer_id=mask(customer_id), kind=kind, c_level=c_level,
                                     products=json.dumps(products or [], ensure_ascii=False),
                                     warning_text=mask(warning_text), emotion=emotion, detail=mask(detail),
-                                    rules_version=version, message_id=message_id,
+                                    rules_version=version, message_id=message_id, customer_ref=customer_ref,
                                     prev_hash=head.hash if head else GENESIS)
                 entry.hash = _mac(key, entry.prev_hash, _fields(entry))
                 session.add(entry)
@@ -286,10 +304,20 @@ def anchor() -> dict:
         os.close(anchors)
 
 
+def of_customer(customer_id: str):
+    """The condition selecting one customer's records: those with a reference by it exactly,
+    those without (older, or made for a masked id) by the masked id, which another customer
+    may share."""
+    masked = AuditRecord.customer_id == mask(customer_id)
+    if not customer_id or is_display_form(customer_id):
+        return masked
+    return or_(AuditRecord.customer_ref == exact_ref(customer_id), and_(AuditRecord.customer_ref.is_(None), masked))
+
+
 def history(customer_id: str) -> list[Entry]:
-    """Every record about one customer, oldest first."""
+    """Every record about one customer, oldest first (see ``of_customer``)."""
     with _session() as session:
-        rows = session.scalars(select(AuditRecord).where(AuditRecord.customer_id == mask(customer_id))
+        rows = session.scalars(select(AuditRecord).where(of_customer(customer_id))
                                .order_by(AuditRecord.id)).all()
         return [Entry(r.id, r.at, r.customer_id, r.kind, r.c_level, json.loads(r.products), r.warning_text,
                       r.emotion, r.detail, r.rules_version, r.message_id) for r in rows]

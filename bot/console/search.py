@@ -1,8 +1,12 @@
 """Search the audit trail the way a compliance officer asks: by customer, time, kind and product.
 
-Records store the customer id masked (``audit.record`` masks it; ``audit.history`` looks it up
-the same way), so the filter masks what the officer typed: the plain id (``demo-c3``, a phone
-number) and the masked form shown in the table both find the records. Times are compared in
+Records store the customer id masked (``audit.record`` masks it), and masks are lossy:
+``demo-13800000003`` and ``demo-13899990003`` both show as ``demo-138****0003``. So a plain id
+typed by the officer (``demo-c3``, a phone number) is matched exactly on the records' keyed
+customer reference (``bot.compliance.customer_ref``), as ``audit.of_customer`` does; records
+without one (written before revision compliance_0006, or for a masked id only) are matched by
+the masked id and so are listed for every customer sharing that mask. The masked form shown in
+the table (with ``*``) finds every record of that mask. Times are compared in
 UTC (SQLite keeps them naive, PostgreSQL aware). A product filter matches the product's id in
 the record's product list.
 
@@ -18,7 +22,7 @@ import io
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import func, or_, select
@@ -26,6 +30,7 @@ from sqlalchemy import func, or_, select
 from bot import db
 from bot.compliance import audit
 from bot.compliance.audit import AuditRecord
+from bot.compliance.customer_ref import is_display_form
 from bot.compliance.masking import mask
 
 PAGE_SIZE = 50
@@ -49,12 +54,14 @@ class FilterError(ValueError):
 
 @dataclass(frozen=True)
 class Filter:
-    customer: str | None = None   # as stored: masked
+    customer: str | None = None   # as stored: masked (and as named in the officer's audit record)
     kind: str | None = None
     product: str | None = None
     since: datetime | None = None  # aware, UTC
     until: datetime | None = None
     rule: str | None = None        # a guard block's rule (guarantees, missing_warning, ...)
+    # The plain id typed, matched exactly; never shown nor recorded (only ``customer`` is).
+    exact_customer: str | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, args: Mapping[str, str | None]) -> Filter:
@@ -74,7 +81,8 @@ class Filter:
         since, until = _time(args.get("from"), "from"), _time(args.get("to"), "to")
         if since and until and since > until:
             raise FilterError('"from" is after "to"')
-        return cls(mask(customer) or None, kind, product, since, until, rule)
+        exact = customer if customer and not is_display_form(customer) else None
+        return cls(mask(customer) or None, kind, product, since, until, rule, exact)
 
     def describe(self) -> str:
         """The filter in words, for the audit record of whoever used it."""
@@ -124,7 +132,9 @@ def _like(text: str) -> str:
 def conditions(filters: Filter, dialect: str) -> list:
     """The WHERE clauses of ``filters`` for a database of ``dialect``."""
     where = []
-    if filters.customer:
+    if filters.exact_customer:
+        where.append(audit.of_customer(filters.exact_customer))
+    elif filters.customer:
         where.append(AuditRecord.customer_id == filters.customer)
     if filters.kind:
         where.append(AuditRecord.kind == filters.kind)

@@ -15,12 +15,20 @@ Plain agents see its unclaimed, non-crisis entries (no customer, no summary: eno
 and claim them; a crisis handoff is seen only by the team's supervisors (who claim or assign it)
 and the agent it is assigned to. A supervisor may read any handoff of their team (supervision).
 
-Grants are rows of ``copilot_access`` in the compliance database; the customer id is stored
-masked, as the handoff stores it, and compared masked.
+Grants are rows of ``copilot_access`` in the compliance database. The customer is stored masked
+(for people to read, as the handoff stores it) and as an exact keyed reference
+(``bot.compliance.customer_ref``); access is decided on the reference only, since two customers
+can share a mask (``demo-13800000003`` and ``demo-13899990003`` both show as ``demo-138****0003``).
+A handoff stored before references, and a grant made from one, name nobody exactly: claiming it
+still lets the agent read that handoff, but opens no customer's data (break-glass does, audited).
+
+Refusals do not tell what the agent may not see: a handoff that does not exist, one of another
+team and a crisis one a plain agent may not take are all answered alike (403 ``handoff_not_yours``).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -28,6 +36,7 @@ from sqlalchemy import Column, DateTime, Integer, String, Text, select
 from sqlalchemy.orm import declarative_base
 
 from bot import db, handoff, settings
+from bot.compliance.customer_ref import customer_ref
 from bot.compliance.masking import mask
 from bot.copilot import agents
 
@@ -41,7 +50,8 @@ class AccessGrant(Base):
     __tablename__ = "copilot_access"
     id = Column(Integer, primary_key=True, autoincrement=True)
     agent = Column(String(64), nullable=False, index=True)
-    customer_id = Column(String(128), nullable=False, index=True)  # masked, like the handoff's
+    customer_id = Column(String(128), nullable=False, index=True)  # masked, like the handoff's: for people
+    customer_ref = Column(String(64), index=True)  # exact: what access is decided on; None opens nobody
     basis = Column(String(16), nullable=False)  # handling | break_glass
     handoff_id = Column(Integer, index=True)  # handling: the handoff claimed or assigned
     reason = Column(Text)  # break_glass: the agent's words
@@ -62,6 +72,7 @@ class Grant:
     granted_by: str
     granted_at: datetime
     expires_at: datetime
+    customer_ref: str | None = None
 
     def why(self) -> str:
         """The reason a read under this grant names in the audit trail."""
@@ -77,7 +88,7 @@ class Grant:
 
 
 class ScopeError(Exception):
-    """A refusal: ``status`` (403, 404, 409, 400) and ``reason``, the key of its text in texts.yml."""
+    """A refusal: ``status`` (403, 409, 400) and ``reason``, the key of its text in texts.yml."""
 
     def __init__(self, status: int, reason: str, **values: object) -> None:
         super().__init__(reason)
@@ -98,7 +109,7 @@ def _aware(at: datetime) -> datetime:
 
 def _view(row: AccessGrant) -> Grant:
     return Grant(row.id, row.agent, row.customer_id, row.basis, row.handoff_id, row.reason, row.granted_by,
-                 _aware(row.granted_at), _aware(row.expires_at))
+                 _aware(row.granted_at), _aware(row.expires_at), row.customer_ref)
 
 
 def _live(query, now: datetime):
@@ -107,9 +118,16 @@ def _live(query, now: datetime):
 
 def active(agent_id: str, customer_id: str) -> Grant | None:
     """The agent's live grant for this customer (handling first), or None."""
+    return _active(agent_id, customer_ref(customer_id))
+
+
+def _active(agent_id: str, ref: str | None) -> Grant | None:
+    """The agent's live grant for the customer of exact reference ``ref`` (None: nobody)."""
+    if not ref:
+        return None
     with _session() as session:
         rows = session.scalars(_live(select(AccessGrant), _now())
-                               .where(AccessGrant.agent == agent_id, AccessGrant.customer_id == mask(customer_id))
+                               .where(AccessGrant.agent == agent_id, AccessGrant.customer_ref == ref)
                                .order_by(AccessGrant.id.desc())).all()
     rows = sorted(rows, key=lambda r: r.basis != HANDLING)
     return _view(rows[0]) if rows else None
@@ -133,12 +151,15 @@ def holders(handoff_ids: list[int]) -> dict[int, Grant]:
         return {r.handoff_id: _view(r) for r in rows}
 
 
+def not_yours(handoff_id: int) -> ScopeError:
+    """The one refusal for a handoff the agent may not have, whether it exists or not."""
+    return ScopeError(403, "handoff_not_yours", id=handoff_id)
+
+
 def _team_handoff(agent: agents.Agent, handoff_id: int) -> handoff.Handoff:
     found = handoff.get(handoff_id)
-    if found is None:
-        raise ScopeError(404, "no_such_handoff", id=handoff_id)
-    if found.team != agent.team:
-        raise ScopeError(403, "other_team", id=handoff_id)
+    if found is None or found.team != agent.team:
+        raise not_yours(handoff_id)  # missing or another team's: answered alike
     return found
 
 
@@ -148,7 +169,8 @@ def _grant_handling(found: handoff.Handoff, agent_id: str, granted_by: str) -> G
         for row in session.scalars(_live(select(AccessGrant), now).where(AccessGrant.basis == HANDLING,
                                                                          AccessGrant.handoff_id == found.id)):
             row.ended_at = now  # an assignment takes the handoff from whoever had it
-        row = AccessGrant(agent=agent_id, customer_id=found.customer_id, basis=HANDLING, handoff_id=found.id,
+        row = AccessGrant(agent=agent_id, customer_id=found.customer_id, customer_ref=found.customer_ref,
+                          basis=HANDLING, handoff_id=found.id,
                           granted_by=granted_by, granted_at=now,
                           expires_at=now + timedelta(hours=settings.handling_hours()))
         session.add(row)
@@ -158,11 +180,12 @@ def _grant_handling(found: handoff.Handoff, agent_id: str, granted_by: str) -> G
 
 def claim(agent: agents.Agent, handoff_id: int) -> tuple[Grant, handoff.Handoff]:
     """The agent takes a handoff of their team's queue. A crisis handoff only a supervisor may
-    take (or assign); one another agent is handling is refused (409)."""
+    take (or assign): a plain agent is refused as for a handoff that does not exist, since crises
+    are not in their queue. One another agent is handling is refused (409)."""
     found = _team_handoff(agent, handoff_id)
-    if found.urgent and not agent.supervisor:
-        raise ScopeError(403, "crisis_for_supervisors", id=handoff_id)
     holder = holders([handoff_id]).get(handoff_id)
+    if found.urgent and not agent.supervisor and (holder is None or holder.agent != agent.agent_id):
+        raise not_yours(handoff_id)
     if holder is not None and holder.agent != agent.agent_id:
         raise ScopeError(409, "handoff_taken", id=handoff_id, agent=holder.agent)
     if holder is not None:
@@ -194,13 +217,28 @@ def release(agent: agents.Agent, handoff_id: int) -> bool:
         return bool(rows)
 
 
+def _visible(text: str) -> str:
+    """``text`` without format and control characters (zero-width spaces, direction marks)."""
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
+
+
+def _word_chars(text: str) -> int:
+    """Letters (Chinese characters included) and digits: what makes a reason words."""
+    return sum(1 for c in text if unicodedata.category(c)[0] in "LN")
+
+
 def clean_reason(reason: object) -> str:
-    """The break-glass reason as stored, or ScopeError: words are required, not a token gesture."""
-    if not isinstance(reason, str) or len(reason.strip()) < MIN_REASON_CHARS:
+    """The break-glass reason as stored, or ScopeError: words are required, not a token gesture.
+    Spaces, punctuation and invisible characters do not count: "....." or five zero-width
+    spaces are no reason."""
+    if not isinstance(reason, str):
         raise ScopeError(400, "reason_required", chars=MIN_REASON_CHARS)
     if len(reason) > MAX_REASON_CHARS:
         raise ScopeError(400, "reason_too_long", chars=MAX_REASON_CHARS)
-    return " ".join(reason.split())
+    visible = _visible(reason)
+    if _word_chars(visible) < MIN_REASON_CHARS:
+        raise ScopeError(400, "reason_required", chars=MIN_REASON_CHARS)
+    return " ".join(visible.split())
 
 
 def break_glass(agent: agents.Agent, customer_id: str, reason: object) -> Grant:
@@ -208,7 +246,8 @@ def break_glass(agent: agents.Agent, customer_id: str, reason: object) -> Grant:
     words = clean_reason(reason)
     now = _now()
     with _session() as session:
-        row = AccessGrant(agent=agent.agent_id, customer_id=mask(customer_id), basis=BREAK_GLASS,
+        row = AccessGrant(agent=agent.agent_id, customer_id=mask(customer_id), customer_ref=customer_ref(customer_id),
+                          basis=BREAK_GLASS,
                           reason=mask(words), granted_by=agent.agent_id, granted_at=now,
                           expires_at=now + timedelta(minutes=settings.break_glass_minutes()))
         session.add(row)
@@ -234,11 +273,11 @@ def handoff_reader(agent: agents.Agent, found: handoff.Handoff) -> str:
         return holder.why()
     if agent.supervisor and found.team == agent.team:
         return f"supervisor of team {agent.team}"
-    if not found.urgent:
-        grant = active(agent.agent_id, found.customer_id)
+    if not found.urgent:  # break-glass on exactly this handoff's customer (a mask names nobody)
+        grant = _active(agent.agent_id, found.customer_ref)
         if grant is not None and grant.basis == BREAK_GLASS:
             return grant.why()
-    raise ScopeError(403, "handoff_not_yours", id=found.id)
+    raise not_yours(found.id)
 
 
 def customer_grant(agent: agents.Agent, customer_id: str) -> Grant:

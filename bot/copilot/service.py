@@ -54,6 +54,7 @@ from bot import handoff, http_headers, logs, metrics, settings
 from bot.advisory import reports
 from bot.advisory.report_content import ReportBlocked
 from bot.channels.inbound import InboundError, clean_text, json_object
+from bot.compliance import audit
 from bot.console import routes as console
 from bot.copilot import access, agents, analysis, customer_view, scope, store
 from bot.copilot.rasa_client import RasaClient
@@ -168,8 +169,9 @@ def create_app(rasa_url: str, rasa_token: str, agent_limit: Limiter | None = Non
         """The grant under which this agent may see the customer, else 403 (ScopeError)."""
         return await _in_thread(scope.customer_grant, request.ctx.agent, customer_id)
 
-    async def audited(request: Request, customer_id: str, what: str, why: str) -> None:
-        await _in_thread(access.record, request.ctx.agent, customer_id, what, why)
+    async def audited(request: Request, customer_id: str, what: str, why: str,
+                      customer_ref: str | None | object = audit.FROM_ID) -> None:
+        await _in_thread(access.record, request.ctx.agent, customer_id, what, why, customer_ref)
 
     async def own_call(request: Request, call_id: str) -> None:
         """A call's turns (its emotion trend) and feedback belong to the agent who started it."""
@@ -293,21 +295,22 @@ def create_app(rasa_url: str, rasa_token: str, agent_limit: Limiter | None = Non
 
     async def _found(handoff_id: int) -> handoff.Handoff:
         found = await _in_thread(handoff.get, handoff_id)
-        if found is None:
-            raise scope.ScopeError(404, "no_such_handoff", id=handoff_id)
+        if found is None:  # answered as one that is not yours: no telling which ids exist
+            raise scope.not_yours(handoff_id)
         return found
 
     @app.get("/api/handoffs/<handoff_id:int>")
     async def handoff_detail(request: Request, handoff_id: int) -> HTTPResponse:
         found = await _found(handoff_id)
         why = await _in_thread(scope.handoff_reader, request.ctx.agent, found)
-        await audited(request, found.customer_id, f"handoff #{found.id} summary", why)
+        await audited(request, found.customer_id, f"handoff #{found.id} summary", why, found.customer_ref)
         return response.json(_detail(found))
 
     @app.post("/api/handoffs/<handoff_id:int>/claim")
     async def handoff_claim(request: Request, handoff_id: int) -> HTTPResponse:
         grant, found = await _in_thread(scope.claim, request.ctx.agent, handoff_id)
-        await audited(request, found.customer_id, f"handoff #{found.id} summary (claimed)", grant.why())
+        await audited(request, found.customer_id, f"handoff #{found.id} summary (claimed)", grant.why(),
+                      found.customer_ref)
         return response.json({**grant.as_dict(), "call_id": f"handoff-{found.id}-{grant.id}",
                               "handoff": _detail(found)}, status=201)
 

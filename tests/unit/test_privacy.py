@@ -50,3 +50,15 @@ def test_the_command_writes_the_export_to_a_file(tmp_path):
     out = tmp_path / "export.json"
     privacy.main(["export", "C404", "--out", str(out)])
     assert json.loads(out.read_text(encoding="utf-8"))["customer_id"] == "C404"
+
+
+def test_handoffs_of_a_customer_whose_id_masks_like_anothers_are_exported_and_erased_alone(isolated_state):
+    """demo-13800000003 and demo-13899990003 are both stored as demo-138****0003: each one's
+    export and erasure take their own handoffs by exact reference, never the other's."""
+    mine, other = "demo-13800000003", "demo-13899990003"
+    assert handoff.mask(mine) == handoff.mask(other)
+    handoff.record(mine, {"reason": "mine"})
+    handoff.record(other, {"reason": "other"})
+    assert [h["reason"] for h in privacy.export(mine)["handoffs"]] == ["mine"]
+    assert privacy.erase(mine)["handoffs"] == 1
+    assert [h["reason"] for h in privacy.export(other)["handoffs"]] == ["other"]

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot import handoff
+from bot.compliance.masking import mask
 from tests.e2e import staff
 from tests.e2e.conftest import said
 
@@ -123,7 +124,7 @@ def test_supervisors_see_their_teams_queue_crises_included_other_teams_see_none(
     # A crisis is the supervisors' to take or assign: plain agents do not see it in the queue.
     assert crisis.id not in [h["id"] for h in agent.get("/api/handoffs").json()]
     assert supervisor.get(f"/api/handoffs/{crisis.id}").json()["customer"] == customer
-    refused(agent.post(f"/api/handoffs/{crisis.id}/claim"), "crisis_for_supervisors")
+    refused(agent.post(f"/api/handoffs/{crisis.id}/claim"), "handoff_not_yours")  # as if there were none
     refused(agent.get(f"/api/handoffs/{crisis.id}"), "handoff_not_yours")
     # Another team's staff see none of this team's handoffs, crisis or not.
     outsider = staff.new(servers, "agent", team=f"other-{uuid.uuid4().hex[:6]}")
@@ -131,7 +132,7 @@ def test_supervisors_see_their_teams_queue_crises_included_other_teams_see_none(
     for other in (outsider, outsider_boss):
         assert other.get("/api/handoffs").json() == []
         refused(other.get(f"/api/handoffs/{crisis.id}"), "handoff_not_yours")
-    refused(outsider_boss.post(f"/api/handoffs/{crisis.id}/claim"), "other_team")
+    refused(outsider_boss.post(f"/api/handoffs/{crisis.id}/claim"), "handoff_not_yours")
     # The supervisor assigns it: now the agent handles that customer.
     assigned = supervisor.post(f"/api/handoffs/{crisis.id}/assign", agent_id=agent.agent_id)
     assert assigned.status_code == 201, assigned.text
@@ -148,3 +149,51 @@ def outsider_team(outsider: staff.Staff) -> str:
 def test_the_demo_agent_and_supervisor_share_a_team(servers):
     agent, supervisor = staff.demo(servers), staff.demo(servers, "demo-supervisor")
     assert agent.get("/api/me").json()["team"] == supervisor.get("/api/me").json()["team"] is not None
+
+
+# --- found by the independent red team (2026-12-06) ------------------------------------------
+
+def customers_masked_alike() -> tuple[str, str]:
+    """Two demo customers whose ids show alike: demo-138****NNNN (the mask keeps 3 + 4 digits)."""
+    last, first, second = (f"{uuid.uuid4().int % 10000:04d}" for _ in range(3))
+    second = second if second != first else f"{(int(first) + 1) % 10000:04d}"
+    one, other = f"demo-138{first}{last}", f"demo-138{second}{last}"
+    assert one != other and mask(one) == mask(other)
+    return one, other
+
+
+def test_handling_a_customer_gives_nothing_of_another_whose_id_masks_alike(servers, chat_as):
+    """Access is decided on the exact customer, not on the masked id stored for people to read."""
+    handled, other = customers_masked_alike()
+    chat_as(other).texts(BALANCE_QUESTION)  # the other customer exists, with an account
+    waiting = bot_handoff(chat_as, handled)
+    agent = staff.new(servers)
+    call = agent.claim(waiting.id)["call_id"]
+    assert agent.get(f"/api/customers/{handled}/advisory").status_code == 200
+    got = reads(agent, other, waiting.id, call)
+    for what in ("holdings", "rehearsal", "draft", "report"):
+        refused(got[what], "not_handling")
+    assert agent.get("/api/access").json()[0]["customer_id"] == mask(handled)  # shown masked, decided exactly
+
+
+def test_break_glass_refuses_a_reason_without_visible_words(servers, customer):
+    agent = staff.new(servers)
+    for reason in ("\u200b" * 5, ".....", "。。。。。。", "\u200b.\u200d-\ufeff?\u2060!", "ab\u200b.c"):
+        no_reason = agent.post("/api/break-glass", customer_id=customer, reason=reason)
+        assert no_reason.status_code == 400 and no_reason.json()["reason"] == "reason_required", \
+            (repr(reason), no_reason.status_code, no_reason.text)
+    refused(agent.get(f"/api/customers/{customer}/advisory"), "not_handling")
+
+
+def test_a_missing_handoff_and_one_not_yours_are_answered_alike(servers, chat_as, customer):
+    """An agent probing ids learns nothing: no 404 for a handoff that does not exist, the same 403
+    as for a crisis handoff (not in their queue) or another team's."""
+    crisis = bot_handoff(chat_as, customer, "钱全被骗光了，我真的不想活了")
+    agent = staff.new(servers)
+    missing = crisis.id + 1_000_000
+    for path in ("", "/claim"):
+        method = agent.post if path else agent.get
+        absent, foreign = method(f"/api/handoffs/{missing}{path}"), method(f"/api/handoffs/{crisis.id}{path}")
+        refused(absent, "handoff_not_yours")
+        refused(foreign, "handoff_not_yours")
+        assert absent.json()["error"].replace(str(missing), "#") == foreign.json()["error"].replace(str(crisis.id), "#")

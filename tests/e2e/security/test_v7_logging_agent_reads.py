@@ -15,6 +15,8 @@ import requests
 
 from bot import handoff
 from bot.compliance import audit
+from bot.compliance.masking import mask
+from bot.copilot import agents
 from bot.servers import Servers
 from tests.e2e import staff
 
@@ -59,6 +61,32 @@ def test_break_glass_is_audited_as_break_glass_with_its_reason_and_each_read_und
     assert agent.agent_id in opened.detail and reason in opened.detail
     [read] = agent_reads(customer)
     assert agent.agent_id in read.detail and "why: break-glass" in read.detail and reason in read.detail
+
+
+def test_reads_of_a_customer_are_not_in_the_trail_of_another_whose_id_masks_alike(servers):
+    """Red team (2026-12-06): the trail told customers apart by masked id only, so a search for one
+    listed the other's records. New records carry the exact customer reference."""
+    last, first, second = (f"{uuid.uuid4().int % 10000:04d}" for _ in range(3))
+    second = second if second != first else f"{(int(first) + 1) % 10000:04d}"
+    handled, other = f"demo-138{first}{last}", f"demo-138{second}{last}"
+    assert mask(handled) == mask(other)
+    agent = staff.new(servers)
+    waiting = agent.handle(handled)["handoff"]
+    assert agent.get(f"/api/customers/{handled}/advisory").status_code == 200
+    assert agent.get(f"/api/handoffs/{waiting['id']}").status_code == 200
+    assert len(agent_reads(handled)) == 3 and agent_reads(other) == []
+    officer = f"e2e-officer-{uuid.uuid4().hex[:6]}"
+    key = agents.add(officer, "E2E officer", "compliance")
+
+    def searched(customer: str) -> list[dict]:
+        found = requests.get(f"{servers.copilot_url}/console/api/audit", params={"customer": customer},
+                             headers={"Authorization": f"Bearer {key}"}, timeout=30)
+        assert found.status_code == 200, found.text
+        return [r for r in found.json()["records"] if r["kind"] != "console_read"]
+
+    assert len(searched(handled)) == 3 and searched(other) == []
+    assert len(searched(mask(other))) == 3  # the masked form finds every record of that mask
+    assert audit.verify().ok
 
 
 def test_a_supervisors_read_of_a_team_handoff_is_audited_as_supervision(servers, chat_as):
