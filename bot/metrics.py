@@ -8,7 +8,8 @@ and serves its own ``/metrics``; Prometheus scrapes all replicas and the dashboa
   (errors and time-outs of the action server, seen from the caller), WeChat deliveries, rate limits;
 - action server: emotions (where the sensing action classifies), handoffs, knowledge refusals,
   time spent per action;
-- copilot: the time of one utterance's analysis, rate limits.
+- copilot: the time of one utterance's analysis, rate limits;
+- any process that runs the compliance guard: time-outs of rule patterns.
 
 Labels take values from short fixed lists (channels, emotions, reasons) or from the model's
 own names (intents, actions); anything else is counted as ``other`` so that a client cannot
@@ -64,6 +65,10 @@ HANDOFFS = Counter(
 GUARD_BLOCKS = Counter(
     "anxin_guard_blocks_total",
     "Outgoing bot messages the compliance guard replaced with its blocked reply.")
+RULE_PATTERN_TIMEOUTS = Counter(
+    "anxin_rule_pattern_timeouts_total",
+    "Searches of a compliance rule pattern that ran out of time (bot/compliance/pattern_safety.py); "
+    "the message was held as if the pattern had matched.")
 KNOWLEDGE_REFUSALS = Counter(
     "anxin_knowledge_refusals_total",
     "Knowledge questions answered with 'no reliable answer' (weak evidence, or the index unavailable).",
@@ -100,7 +105,8 @@ COPILOT_SECONDS = Histogram(
     "Time of the copilot's analysis of one customer utterance (intent, emotion, bot reply, knowledge).",
     buckets=TURN_BUCKETS)
 
-ALL = (TURN_SECONDS, TURN_FAILURES, INTENTS, EMOTIONS_SENSED, HANDOFFS, GUARD_BLOCKS, KNOWLEDGE_REFUSALS,
+ALL = (TURN_SECONDS, TURN_FAILURES, INTENTS, EMOTIONS_SENSED, HANDOFFS, GUARD_BLOCKS, RULE_PATTERN_TIMEOUTS,
+       KNOWLEDGE_REFUSALS,
        ACTION_FAILURES, ACTION_SECONDS, WECHAT_DELIVERIES, WECHAT_REFUSED,
        ACTION_CALLS_REFUSED, RATE_LIMITED, COPILOT_SECONDS)
 

@@ -17,6 +17,20 @@ ever run, and refused with the reason when it has one of the shapes that backtra
 The check reads the parsed pattern (``re``'s own parser) and is conservative: it may refuse a
 pattern that would have been harmless, never the other way round for these shapes. The rules in
 force (``bot/compliance/rules.yml``) use none of them.
+
+A static check can be got round, though (``\\d+.?\\d+.?\\d+.?\\d+x`` or ``\\d{0,50}`` four times
+have none of these shapes and still take minutes), so it is only the first, cheap filter. What
+bounds the time is that a rule pattern never runs on ``re``: it is compiled with the ``regex``
+module (``compile_rule``; a dependency of transformers and of Rasa, in both environments) and every
+match of it goes through ``search``, which gives up after ``MATCH_TIMEOUT`` seconds and raises
+``PatternTimeout``. ``regex`` also lets go of the interpreter lock while it matches, so other
+requests keep being served meanwhile. And before a rules file (or a console draft) is accepted,
+each of its patterns is run (``probe``) on texts built to make backtracking patterns slow: long
+runs of digits, letters, spaces, Chinese characters and punctuation, and of the pattern's own
+characters, preceded or followed by a character that makes the match fail. A pattern that runs
+out of time on any of them is refused, naming the pattern; so the one that reaches the guard is
+one that answered all of them quickly, and if a text still makes it run out of time the guard
+treats the text as holding the forbidden wording (the message is held: see ``rulebook``).
 """
 
 from __future__ import annotations
@@ -29,8 +43,19 @@ except ImportError:  # Python 3.10 (the Rasa server)
     import sre_parse as _parser  # type: ignore[no-redef]
 
 import re
+import time
+
+import regex
 
 MAX_PATTERN_CHARS = 300
+MATCH_TIMEOUT = 0.05  # seconds one search of one rule pattern may take (regex checks it every so often)
+# Length of the probe texts. 50 ms on 300 characters refuses exponential and cubic-or-worse
+# backtracking; a quadratic pattern (a run of digits scanned again from each start, as the yield
+# patterns of rules.yml do) passes, and on a crafted text of thousands of digits it is cut off
+# by MATCH_TIMEOUT instead.
+PROBE_CHARS = 300
+PROBE_TRIES = 3       # a probe text must run out of time this many times running: a busy machine is no reason
+PROBE_BUDGET = 10.0   # seconds all the probes of one rules file may take together (about 0.3 s for rules.yml)
 UNBOUNDED = 50  # a repeat allowing more than this many counts as unbounded
 _REPEATS = {_c.MAX_REPEAT, _c.MIN_REPEAT} | ({_c.POSSESSIVE_REPEAT} if hasattr(_c, "POSSESSIVE_REPEAT") else set())
 # Characters the overlap of two character sets is tried on: ASCII and Latin-1, general
@@ -202,3 +227,99 @@ def _overlap(first, second) -> bool:
     if first is ANY or second is ANY:
         return True
     return bool(first & second)
+
+
+class PatternTimeout(TimeoutError):
+    """A rule pattern gave up on a text after ``MATCH_TIMEOUT`` seconds."""
+
+    def __init__(self, pattern: str) -> None:
+        super().__init__(f"the pattern {pattern!r} took longer than {MATCH_TIMEOUT * 1000:.0f} ms")
+        self.pattern = pattern
+
+
+def compile_rule(pattern: str) -> regex.Pattern:
+    """``pattern`` as the guard runs it: ``regex`` in its ``re``-compatible mode (VERSION0),
+    case-insensitive. Raises ``regex.error`` when it does not compile."""
+    return regex.compile(pattern, regex.IGNORECASE | regex.VERSION0)
+
+
+def search(compiled: regex.Pattern, text: str, timeout: float = MATCH_TIMEOUT):
+    """``compiled.search(text)``, or ``PatternTimeout`` after ``timeout`` seconds."""
+    try:
+        return compiled.search(text, timeout=timeout)
+    except TimeoutError:
+        raise PatternTimeout(compiled.pattern) from None
+
+
+
+def screen(compiled: list[regex.Pattern]) -> regex.Pattern | None:
+    """All of ``compiled`` as one alternation, which matches a text exactly when one of them does
+    (it tries each of them at each position); None when that cannot be promised: a pattern sets
+    a flag for the whole pattern (``(?x)``...), which would apply to the others as well, or the
+    alternation does not compile."""
+    if not compiled:
+        return None
+    plain = _parser.parse("x", re.IGNORECASE).state.flags
+    try:
+        if any(_parser.parse(p.pattern, re.IGNORECASE).state.flags != plain for p in compiled):
+            return None
+        return compile_rule("|".join(f"(?:{p.pattern})" for p in compiled))
+    except (re.error, regex.error, RecursionError, OverflowError):
+        return None
+
+_FILLERS = ("1", "a", " ", "的", ".", "%", "1 ", "1.", "1,", "a ", "a1", "的 ")
+_BREAKERS = ("", "!", "\n", "。")
+MAX_PROBE_LITERALS = 24
+
+
+def probe_texts(pattern: str) -> list[str]:
+    """Texts on which a pattern that backtracks badly runs for a long time: a long run of one
+    filler (digits, letters, spaces, Chinese, punctuation, and each character the pattern names),
+    then a character that makes the match fail. ``regex`` gives up at once on a text that lacks
+    a character the pattern requires, so each run is also tried followed, or preceded, by all the
+    characters the pattern names (run + ``!x``: \\d+.?\\d+x backtracks only on such a text)."""
+    try:
+        parsed = _parser.parse(pattern, re.IGNORECASE)
+        own = list(dict.fromkeys(chr(av) for op, av in _flatten(parsed) if op == _c.LITERAL))
+    except (re.error, RecursionError, OverflowError):
+        own = []
+    own = own[:MAX_PROBE_LITERALS]
+    named = "".join(own)
+    texts = []
+    for filler in (*_FILLERS, *own):
+        run = (filler * (PROBE_CHARS // len(filler) + 1))[:PROBE_CHARS]
+        for breaker in _BREAKERS:
+            texts.append(run + breaker)
+            if named:
+                texts += [run + breaker + named, named + run + breaker]
+    return list(dict.fromkeys(texts))
+
+
+def probe(compiled: regex.Pattern, deadline: float | None = None) -> str | None:
+    """Why ``compiled`` may not be run by the guard (None: it answered every probe text in time).
+    ``deadline``: a ``time.monotonic()`` by which the probes of the whole file must be done; past
+    it the pattern is refused too, so a file of many slow-but-not-quite patterns cannot keep
+    the server busy either."""
+    for text in probe_texts(compiled.pattern):
+        if deadline is not None and time.monotonic() > deadline:
+            return (f"checking the patterns took longer than {PROBE_BUDGET:.0f} s in all; "
+                    "the patterns are too slow (or too many)")
+        if _times_out(compiled, text):
+            return (f"took longer than {MATCH_TIMEOUT * 1000:.0f} ms on a text of {len(text)} characters "
+                    f"({_describe(text)}): it backtracks on long texts")
+    return None
+
+
+def _times_out(compiled: regex.Pattern, text: str) -> bool:
+    for _ in range(PROBE_TRIES):
+        try:
+            search(compiled, text)
+            return False
+        except PatternTimeout:
+            continue
+    return True
+
+
+def _describe(text: str) -> str:
+    """A probe text in a few characters: its start and its end."""
+    return f"{text[:6]!r} ... {text[-3:]!r}"

@@ -24,13 +24,16 @@ import logging
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import regex
 import yaml
 
+from bot import metrics
 from bot.compliance import pattern_safety
 from bot.compliance.textmatch import fold, without_spaces
 
@@ -53,22 +56,56 @@ class Rules:
     mandatory_warning: dict[str, str]
     past_performance_warning: dict[str, str]
     phrases: tuple[tuple[str, str], ...]          # (category, folded phrase; see textmatch.fold)
-    patterns: tuple[tuple[str, re.Pattern], ...]  # (category, compiled pattern)
+    patterns: tuple[tuple[str, regex.Pattern], ...]  # (category, compiled: pattern_safety.compile_rule)
     blocked_reply: dict[str, str]
     version: str = ""  # the file's explicit version, else a short hash of its bytes
+    screen: regex.Pattern | None = None  # all the patterns as one (pattern_safety.screen), or None
 
     def wording_in(self, text: str) -> list[tuple[str, str]]:
         """(category, the words) for each forbidden phrase or pattern ``text`` contains, whatever
         its width, case, spacing or invisible characters. The one matcher: the guard checks
-        every message part with it, and a new rules file checks its own texts with it."""
+        every message part with it, and a new rules file checks its own texts with it.
+
+        Each pattern search is bounded (``pattern_safety.search``). A pattern that runs out of time
+        on ``text`` counts as a hit of its category: the guard cannot tell the text is clean, so
+        it holds the message (the blocked reply is sent instead, and the block is audited), and
+        the time-out is logged and counted (``anxin_rule_pattern_timeouts_total``)."""
         spaced, squeezed = fold(text), without_spaces(text)
         found = [(category, phrase) for category, phrase in self.phrases
                  if phrase in spaced or (" " not in phrase and phrase in squeezed)]
+        forms = (spaced,) if squeezed == spaced else (spaced, squeezed)
+        return found + self._pattern_hits(forms, len(text))
+
+    def _pattern_hits(self, forms: tuple[str, ...], length: int) -> list[tuple[str, str]]:
+        """The patterns' part of ``wording_in``. Almost every message holds none, so all the
+        patterns are first tried as one (``screen``: one bounded search per form of the text
+        instead of one per pattern, each of which pays the time-out's set-up); only when that
+        finds something, or runs out of time, is each pattern searched on its own."""
+        if self.screen is not None:
+            try:
+                if not any(pattern_safety.search(self.screen, form) for form in forms):
+                    return []
+            except pattern_safety.PatternTimeout:
+                pass  # each pattern on its own, each bounded, says which one
+        found = []
         for category, pattern in self.patterns:
-            match = pattern.search(spaced) or pattern.search(squeezed)
+            try:
+                match = next((m for form in forms if (m := pattern_safety.search(pattern, form))), None)
+            except pattern_safety.PatternTimeout:
+                _timed_out(self.version, category, pattern.pattern, length)
+                found.append((category, f"(no verdict: the pattern {pattern.pattern} ran out of time)"))
+                continue
             if match:
                 found.append((category, match.group(0)))
         return found
+
+
+def _timed_out(version: str, category: str, pattern: str, length: int) -> None:
+    metrics.RULE_PATTERN_TIMEOUTS.inc()
+    logger.warning("Compliance pattern %r (%s, rules version %s) ran out of time on a text of %d characters; "
+                   "the message is held", pattern, category, version, length,
+                   extra={"event": "rule_pattern_timeout", "rules_version": version, "category": category,
+                          "pattern": pattern, "text_chars": length})
 
 
 @dataclass(frozen=True)
@@ -117,7 +154,29 @@ def _texts_problems(name: str, value: Any) -> list[str]:
     return problems
 
 
-def _list_problems(field: str, value: Any) -> list[str]:
+def _pattern_problem(item: str, deadline: float) -> str | None:
+    """Why the forbidden pattern ``item`` may not be run by the guard (None: it may). Cheapest
+    first: its length, whether it compiles (``re``, whose parser the static check reads, and
+    ``regex``, which runs it), whether it matches an empty text, the static check of
+    ``pattern_safety``, then the probe: the pattern is run on texts made to make it backtrack,
+    under the time-out, and refused when it runs out of time."""
+    if len(item) > pattern_safety.MAX_PATTERN_CHARS:
+        return f"refused: longer than {pattern_safety.MAX_PATTERN_CHARS} characters"
+    try:
+        re.compile(item, re.IGNORECASE)
+        compiled = pattern_safety.compile_rule(item)
+    except (re.error, regex.error, RecursionError, OverflowError) as error:
+        return f"not a regular expression ({error})"
+    try:
+        if pattern_safety.search(compiled, "") is not None:
+            return "matches an empty text, so every text"
+    except pattern_safety.PatternTimeout:
+        return "refused: it runs out of time on an empty text"
+    unsafe = pattern_safety.problem(item) or pattern_safety.probe(compiled, deadline)
+    return f"refused: {unsafe}" if unsafe else None
+
+
+def _list_problems(field: str, value: Any, deadline: float) -> list[str]:
     if not isinstance(value, dict) or not value:
         return [f"{field}: must map each category to a list"]
     problems = [f"{field}.{category}: missing" for category in REQUIRED[field] if category not in value]
@@ -131,16 +190,10 @@ def _list_problems(field: str, value: Any) -> list[str]:
             for number, item in enumerate(items, start=1):
                 if not isinstance(item, str) or not item.strip():
                     problems.append(f"{where} item {number}: must be non-empty text, not {item!r}")
-                elif field == "forbidden_patterns":
-                    try:
-                        compiled = re.compile(item, re.IGNORECASE)
-                    except re.error as error:
-                        problems.append(f"{where} item {number}: not a regular expression ({error})")
-                        continue
-                    if compiled.search("") is not None:
-                        problems.append(f"{where} item {number}: {item!r} matches an empty text, so every text")
-                    elif (unsafe := pattern_safety.problem(item)) is not None:
-                        problems.append(f"{where} item {number}: {item!r} refused: {unsafe}")
+                elif field == "forbidden_patterns" and (why := _pattern_problem(item, deadline)):
+                    shown = item if len(item) <= pattern_safety.MAX_PATTERN_CHARS else item[:60] + "..."
+                    shown = f"'{shown}'" if shown.isprintable() else repr(shown)  # as written, unless unreadable
+                    problems.append(f"{where} item {number}: {shown} {why}")
     return problems
 
 
@@ -154,8 +207,9 @@ def problems(raw: Any) -> list[str]:
         found.append("version: must be text or a number")
     for name in TEXTS:
         found += _texts_problems(name, raw.get(name))
+    deadline = time.monotonic() + pattern_safety.PROBE_BUDGET  # for all the patterns' probes together
     for field in REQUIRED:
-        found += _list_problems(field, raw.get(field))
+        found += _list_problems(field, raw.get(field), deadline)
     if found:
         return found
     rules = parse(raw)
@@ -172,13 +226,63 @@ def parse(raw: dict, source: bytes = b"") -> Rules:
     """Rules from a file's content that ``problems`` found valid."""
     phrases = tuple((category, fold(phrase))
                     for category, items in raw["forbidden_phrases"].items() for phrase in items)
-    patterns = tuple((category, re.compile(pattern, re.IGNORECASE))
+    patterns = tuple((category, pattern_safety.compile_rule(pattern))
                      for category, items in raw["forbidden_patterns"].items() for pattern in items)
     return Rules(raw["mandatory_warning"], raw["past_performance_warning"], phrases, patterns,
-                 raw["blocked_reply"], version_of(raw, source))
+                 raw["blocked_reply"], version_of(raw, source),
+                 pattern_safety.screen([pattern for _, pattern in patterns]))
 
 
 MAX_PROBLEMS = 50  # a file with more is reported by its first ones
+# rules.yml is about 3 KiB; twenty times that leaves room for a long list of phrases.
+MAX_RULES_BYTES = 64 * 1024
+# rules.yml nests 3 deep (a field, a category, its list). PyYAML builds nested collections by
+# recursion and its scanner spends time proportional to the depth on every token, so 1,100
+# nested brackets already end in a RecursionError and 60,000 in minutes of CPU.
+MAX_NESTING = 20
+
+
+class TooDeep(yaml.YAMLError):
+    """The YAML nests collections more than ``MAX_NESTING`` deep."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, stopped by its own scanner as soon as a collection opens deeper than
+    ``MAX_NESTING``: flow collections (``[``, ``{``; the scanner's ``flow_level``, which knows
+    what is inside a quoted string and what is not) plus block indentation levels (``- - -`` or
+    ever deeper keys; the scanner's ``indents``). The check runs while the text is read, before
+    anything is built from it, so the cost is at most ``MAX_NESTING`` levels' worth and a
+    hand-written pre-scan cannot disagree with the parser about quoting."""
+
+    def _deeper(self) -> None:
+        if self.flow_level + len(self.indents) > MAX_NESTING:
+            raise TooDeep(f"collections nested more than {MAX_NESTING} deep (line {self.line + 1}); "
+                          "a rules file needs 3")
+
+    def fetch_flow_collection_start(self, TokenClass):  # noqa: N803 - PyYAML's name
+        super().fetch_flow_collection_start(TokenClass)
+        self._deeper()
+
+    def add_indent(self, column):
+        added = super().add_indent(column)
+        if added:
+            self._deeper()
+        return added
+
+
+def bounds_problem(source: bytes) -> str | None:
+    """Why ``source`` is refused before it is read as rules: too large, or nested too deep (None:
+    neither). Reads YAML tokens only (linear time); other YAML errors are left to ``load``."""
+    if len(source) > MAX_RULES_BYTES:
+        return f"a rules file is at most {MAX_RULES_BYTES // 1024} KiB (this one is {len(source) // 1024} KiB)"
+    try:
+        for _ in yaml.scan(source, Loader=_BoundedLoader):
+            pass
+    except TooDeep as error:
+        return str(error)
+    except (yaml.YAMLError, RecursionError):
+        return None
+    return None
 
 
 def _without_aliases(source: bytes) -> str | None:
@@ -186,23 +290,25 @@ def _without_aliases(source: bytes) -> str | None:
     rules file never needs and which lets a few lines expand into millions of items (an
     "alias bomb"); None when it has none."""
     try:
-        for event in yaml.parse(source, Loader=yaml.SafeLoader):
+        for event in yaml.parse(source, Loader=_BoundedLoader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 return "YAML anchors and aliases (&name, *name) are not allowed in a rules file"
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return None  # safe_load reports it
     return None
 
 
 def load(source: bytes) -> tuple[Rules | None, list[str]]:
     """(rules, []) when ``source`` validates, else (None, its problems)."""
-    refused = _without_aliases(source)
+    refused = bounds_problem(source) or _without_aliases(source)
     if refused:
         return None, [refused]
     try:
-        raw = yaml.safe_load(source)
+        raw = yaml.load(source, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as error:
-        return None, [f"not valid YAML: {' '.join(str(error).split())}"]
+        return None, [f"not valid YAML: {' '.join(str(error).split())[:300]}"]
+    except RecursionError:  # not expected past bounds_problem; never an uncaught error
+        return None, [f"not valid YAML: nested too deep (at most {MAX_NESTING} levels)"]
     found = problems(raw)
     if len(found) > MAX_PROBLEMS:
         found = [*found[:MAX_PROBLEMS], f"... and {len(found) - MAX_PROBLEMS} more problems"]

@@ -3,11 +3,13 @@ with a sentence under it compared with the rules in force.
 
 Validation is the servers' own (``rulebook.load``: YAML, fields, texts, lists, patterns, the
 guard's own texts), so a draft that passes here is one the servers would accept. A draft is
-untrusted text run inside the copilot: it is at most ``MAX_RULES_BYTES``, YAML anchors and
-aliases are refused before anything is built from it (an alias bomb), and a pattern that could
-backtrack catastrophically is refused before it is ever run (``bot.compliance.pattern_safety``),
-so no draft can freeze the process or make an answer of megabytes. Nothing here
-writes the rules file: a draft goes live only as a reviewed change of that file.
+untrusted text run inside the copilot, so no draft can freeze the process or make an answer of
+megabytes: a draft larger than ``MAX_RULES_BYTES`` or nested deeper than
+``rulebook.MAX_NESTING`` is refused (400) before it is parsed (``rulebook.bounds_problem``);
+YAML anchors and aliases are refused before anything is built from it (an alias bomb); a
+pattern is refused when it has a shape that backtracks badly or runs out of time on the probe
+texts, and every search of a pattern is bounded in time anyway (``bot.compliance.pattern_safety``).
+Nothing here writes the rules file: a draft goes live only as a reviewed change of that file.
 
 The live verdict is the guard's (``guard.check_message`` under ``rulebook.current()``); the
 draft verdict is the same check given the draft's rules (``judge``): one guard, two rule sets.
@@ -25,7 +27,7 @@ from bot.compliance.risk_profile import LEVELS, RiskProfile
 from bot.language import detect_language
 
 PLACES = ("text", "button")
-MAX_RULES_BYTES = 256 * 1024
+MAX_RULES_BYTES = rulebook.MAX_RULES_BYTES  # the servers' own bound on the rules file
 
 
 class DraftError(ValueError):
@@ -33,9 +35,12 @@ class DraftError(ValueError):
 
 
 def _load(source: str) -> tuple[rulebook.Rules | None, list[str]]:
+    """The draft read as the servers read a rules file; ``DraftError`` (400) when it is too large
+    or nested too deep to be read at all."""
     raw = source.encode("utf-8")
-    if len(raw) > MAX_RULES_BYTES:
-        raise DraftError(f"a rules file is at most {MAX_RULES_BYTES // 1024} KiB")
+    too_much = rulebook.bounds_problem(raw)
+    if too_much:
+        raise DraftError(f"draft refused: {too_much}")
     return rulebook.load(raw)
 
 

@@ -1,5 +1,6 @@
-"""V5 Validation: oversized and deeply nested input, rule drafts that would freeze the copilot,
-identifiers with a trailing newline (issue 23).
+"""V5 Validation: oversized and deeply nested input, rule drafts that would freeze the copilot
+(issue 23; patterns and nested YAML that got past its fixes: red team, 2026-12-06), identifiers
+with a trailing newline (issue 23).
 
 Each attack goes through the real servers (tests/e2e/conftest.py) and must be refused with a
 clear 4xx, with nothing of it stored in the conversation.
@@ -11,6 +12,7 @@ import json
 import socket
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jwt
@@ -122,6 +124,68 @@ def test_a_catastrophic_pattern_in_a_draft_is_refused_quickly_and_the_copilot_ke
     validated = requests.post(f"{servers.copilot_url}/console/api/rules/validate", headers=_console(servers),
                               json={"yaml": _rules_with_pattern(r"(\d+\s?)*%")}, timeout=15).json()
     assert validated["valid"] is False and any("backtrack" in p for p in validated["problems"])
+
+
+def _try_while_checking_health(servers, path: str, body: dict) -> tuple[requests.Response | None, float, float]:
+    """POST ``body`` to the console's ``path`` and, while it runs, ask the copilot's /health:
+    (the answer or None when it did not come within 20 s, its time, the time /health took)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        began = time.monotonic()
+        future = pool.submit(requests.post, f"{servers.copilot_url}{path}", headers=_console(servers), json=body,
+                             timeout=20)
+        time.sleep(0.3)  # the draft is being read or tried
+        asked = time.monotonic()
+        try:
+            requests.get(f"{servers.copilot_url}/health", timeout=10)
+        except requests.Timeout:
+            pass
+        health = time.monotonic() - asked
+        try:
+            reply = future.result()
+        except requests.Timeout:
+            reply = None
+        return reply, time.monotonic() - began, health
+
+
+# Red team, 2026-12-06: patterns the static check lets through that backtrack for minutes under
+# Python's re (\d+.?\d+.?\d+.?\d+x: 75 digits 7 s, 200 digits 305 s; \d{0,50} four times likewise).
+BYPASSES = [r"\d+.?\d+.?\d+.?\d+x", r"\d{0,50}\d{0,50}\d{0,50}\d{0,50}x"]
+
+
+@pytest.mark.parametrize("digits", [75, 2000])
+@pytest.mark.parametrize("pattern", BYPASSES)
+def test_a_backtracking_pattern_that_passes_the_static_check_cannot_freeze_the_copilot(servers, pattern, digits):
+    reply, took, health = _try_while_checking_health(servers, "/console/api/rules/try",
+                                                     {"yaml": _rules_with_pattern(pattern), "text": "1" * digits})
+    assert reply is not None, "the draft's pattern froze the copilot"
+    assert reply.status_code == 200, reply.text
+    assert took < 5 and health < 2, (took, health)
+    draft = reply.json()
+    if draft["draft"] is None:  # refused: the problem names the pattern
+        assert any(pattern in p for p in draft["draft_problems"]), draft
+    else:  # or accepted, and it was run within its time bound on the text
+        assert draft["draft"]["version"]
+
+
+def test_a_pattern_that_runs_out_of_time_on_the_probe_texts_is_refused_by_name(servers):
+    reply = requests.post(f"{servers.copilot_url}/console/api/rules/validate", headers=_console(servers),
+                          json={"yaml": _rules_with_pattern(BYPASSES[0])}, timeout=20)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["valid"] is False
+    assert any(BYPASSES[0] in p and "ms" in p for p in reply.json()["problems"]), reply.json()
+
+
+@pytest.mark.parametrize("depth", [1_100, 30_000, 60_000])
+@pytest.mark.parametrize("path", ["/console/api/rules/validate", "/console/api/rules/try"])
+def test_deeply_nested_yaml_in_a_draft_is_refused_quickly(servers, path, depth):
+    body = {"yaml": "a: " + "[" * depth + "]" * depth, "text": "你好"}
+    reply, took, health = _try_while_checking_health(servers, path, body)
+    assert reply is not None, "the nested draft kept the copilot busy"
+    assert took < 5 and health < 2, (took, health)
+    if len(body["yaml"]) > 64 * 1024:  # over the size bound: refused before it is read at all
+        assert reply.status_code == 413 and '"yaml" is longer than' in reply.json()["error"], reply.text
+    else:
+        assert reply.status_code == 400 and "nested" in reply.json()["error"], reply.text
 
 
 def test_a_yaml_alias_bomb_is_refused_with_a_short_answer(servers):
