@@ -33,7 +33,7 @@ from actions.common import joined, language_of, party_of, refuse_unidentified
 from actions.knowledge import answer_question_instead
 from bot import settings
 from bot.accounts import store
-from bot.accounts.amounts import AmountReading, parse_amount, read_amount
+from bot.accounts.amounts import MAX_AMOUNT, AmountReading, parse_amount, read_amount
 from bot.accounts.payees import PayeeMatch
 from bot.dialogue.message_shape import too_short
 from bot.identity import delivery, otp
@@ -214,17 +214,24 @@ def _checked_payee(dispatcher: CollectingDispatcher, tracker: Tracker, customer:
 
 # What is wrong with an amount -> the text that says so (None: the domain's utter_invalid_amount).
 AMOUNT_PROBLEMS = {"negative": "amount_negative", "malformed": "amount_malformed",
-                   "not_positive": "amount_not_positive", "several": "amount_several"}
+                   "not_positive": "amount_not_positive", "several": "amount_several",
+                   "too_large": "amount_too_large"}
+# A problem the whole message shows that the slot's reading may have missed: the extractor
+# handed over one of two amounts ("200" of "转100还是200"), a number without its sign or its
+# unit ("1万" of "1万亿"), part of a malformed one.
+MESSAGE_PROBLEMS = ("negative", "malformed", "several", "too_large")
 
 
 def _amount_read(tracker: Tracker, text: str | None) -> AmountReading:
     """The amount in ``text`` (the slot), unless the whole message shows it was misread: a sign
-    or a malformed grouping the entity extractor left out ("100" of "−100", "1," of "1,000,0")."""
+    or a malformed grouping the entity extractor left out ("100" of "−100", "1," of "1,000,0"),
+    another amount beside it ("200" of "转100还是200": asked which, never one picked), a unit
+    it cut off ("1万" of "1万亿")."""
     reading = read_amount(text)
     typed = _typed(tracker)
     if typed and typed != text:
         in_message = read_amount(typed)
-        if in_message.problem in ("negative", "malformed"):
+        if in_message.problem in MESSAGE_PROBLEMS:
             return in_message
     return reading
 
@@ -237,7 +244,7 @@ def _checked_amount(dispatcher: CollectingDispatcher, tracker: Tracker, account:
     if amount is None:
         problem = AMOUNT_PROBLEMS.get(reading.problem or "")
         if problem:
-            _say(dispatcher, tracker, problem, typed=reading.typed)
+            _say(dispatcher, tracker, problem, typed=reading.typed, limit=_money(MAX_AMOUNT))
         else:
             dispatcher.utter_message(response="utter_invalid_amount")
         return None
@@ -389,8 +396,9 @@ class ValidateStepUpForm(FormValidationAction):
 
     The Rasa server checked the typed code and masked it before the conversation kept it
     (``bot.rasa_ext.step_up_door``): the slot holds ``otp.TYPED_CODE_MASK``, and the outcome
-    is read from the bank database for this customer and this transfer. Text without the mask
-    (a client that came round the door, or a reply with no digits) is checked here as typed."""
+    is read from the bank database for this customer and this transfer. Digits without the mask
+    (a client that came round the door) are checked here as typed; a message with no digits at
+    all (the "确认" that opened the form, a question) is no try and the code is asked again."""
 
     def name(self) -> str:
         return "validate_step_up_form"
@@ -406,9 +414,10 @@ class ValidateStepUpForm(FormValidationAction):
             result = otp.status(purpose, customer)
         else:
             digits = "".join(ch for ch in typed if ch.isdigit())
-            if digits:
-                logger.warning("A step-up code reached the action server unmasked (conversation %s)",
-                               tracker.sender_id)
+            if not digits:  # no try ("确认" that opened the form, a question): ask again, uncounted
+                return {"step_up_code": None}
+            logger.warning("A step-up code reached the action server unmasked (conversation %s)",
+                           tracker.sender_id)
             result = otp.check(purpose, digits, customer)
         if result.status == "ok":
             return {"step_up_code": "verified"}

@@ -10,7 +10,14 @@ the bot says that reason and asks again:
   decimals ("99.555"). "1,000,0" is not 10,000: a slip of the finger must not move ten times
   the money, so the customer types it again.
 - ``not_positive``: zero.
+- ``too_large``: more than ``MAX_AMOUNT`` (100,000,000, "1亿"): no customer of a retail chat
+  moves that much in one message, and a number that size is far likelier a slip ("1万亿") than
+  meant; ``typed`` is the amount as read, so the reply shows it was read right.
 - ``several``: two different amounts ("转100还是200"); ``none``: nothing numeric.
+
+Chinese units after digits multiply together ("1万亿" is 10^12, "3百" 300, "2千万" 20,000,000),
+and a Chinese numeral counts its 亿 over everything before it ("一万亿"): a unit the reading did
+not know would otherwise drop silently and leave a smaller number ("1万亿" once read 10,000).
 
 Why one reading for the whole text: the NLU's entity extractor may hand over only part of what
 was typed ("100" out of "−100", "1," out of "1,000,0"), so the transfer form also reads the
@@ -27,12 +34,16 @@ from decimal import Decimal, InvalidOperation
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
            "六": 6, "七": 7, "八": 8, "九": 9}
 _UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000}
-_SUFFIX = {"k": 1000, "K": 1000, "千": 1000, "万": 10_000, "w": 10_000, "W": 10_000}
+_SUFFIX = {"k": 1000, "K": 1000, "十": 10, "百": 100, "千": 1000, "万": 10_000, "亿": 100_000_000,
+           "w": 10_000, "W": 10_000}
+# The largest amount read as one; above it the reading is ``too_large`` (see the module's docstring).
+MAX_AMOUNT = Decimal(100_000_000)
 
 # A number as typed: digits with the separators a customer might put between them (grouping
 # commas, a decimal point); whether the separators are well placed is decided afterwards.
 _ARABIC = re.compile(r"\d(?:[\d,.]*\d)?")
-_SUFFIX_AFTER = re.compile(r"\s*([kKwW千万])(?![A-Za-z])")
+# One Latin suffix ("2k", "3w") or a run of Chinese units ("1万亿", "5百万"), multiplied together.
+_SUFFIX_AFTER = re.compile(r"\s*([kKwW](?![A-Za-z])|[十百千万亿]+)")
 _GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")
 # Minus signs: hyphen-minus, the minus sign, full-width and small hyphen-minus, hyphens and dashes.
 _MINUS = "-−－﹣‐‑‒–—"
@@ -57,18 +68,20 @@ class AmountReading:
 
 def _chinese_to_int(word: str) -> int | None:
     """Convert a Chinese numeral such as 一千二百 or 三万五千 to an integer."""
-    total, section, digit = 0, 0, None
+    total, myriads, section, digit = 0, 0, 0, None  # 亿s so far, 万s since, the part below 万
     for char in word:
         if char in _DIGITS:
             digit = _DIGITS[char]
-        elif char in ("万", "亿"):
-            section = (section + (digit or 0)) * _UNITS[char]
-            total += section
+        elif char == "亿":  # multiplies everything before it: 一万亿 is 10^12
+            total = (total + myriads + section + (digit or 0)) * _UNITS[char]
+            myriads, section, digit = 0, 0, None
+        elif char == "万":
+            myriads = (myriads + section + (digit or 0)) * _UNITS[char]
             section, digit = 0, None
         else:  # 十 百 千
             section += (1 if digit is None else digit) * _UNITS[char]
             digit = None
-    total += section + (digit or 0)
+    total += myriads + section + (digit or 0)
     return total or None
 
 
@@ -97,6 +110,12 @@ def _arabic(number: str) -> Decimal | None:
         return None
 
 
+def _shown(value: Decimal) -> str:
+    """``value`` as the reply shows it (grouped, cents), cut short when absurdly long."""
+    shown = f"{value:,.2f}"
+    return shown if len(shown) <= 40 else shown[:40] + "…"
+
+
 def read_amount(text: str | None) -> AmountReading:
     """The single amount in ``text`` rounded to cents, or the reason there is none."""
     if not text:
@@ -113,7 +132,10 @@ def read_amount(text: str | None) -> AmountReading:
         if value is None:
             return AmountReading(problem="malformed", typed=number)
         suffix = _SUFFIX_AFTER.match(text, match.end())
-        value *= _SUFFIX[suffix.group(1)] if suffix else 1
+        for unit in suffix.group(1) if suffix else "":
+            value *= _SUFFIX[unit]
+        if value > MAX_AMOUNT:  # before rounding: a 40-digit number has no cents to round to
+            return AmountReading(problem="too_large", typed=_shown(value))
         if value != value.quantize(_CENTS):
             return AmountReading(problem="malformed", typed=number)
         found.add(value)
@@ -134,10 +156,13 @@ def read_amount(text: str | None) -> AmountReading:
     if len(found) != 1:
         return AmountReading(problem="several")
     amount = found.pop().quantize(_CENTS)
+    if amount > MAX_AMOUNT:
+        return AmountReading(problem="too_large", typed=_shown(amount))
     return AmountReading(amount) if amount > 0 else AmountReading(problem="not_positive", typed=str(amount))
 
 
 def parse_amount(text: str | None) -> Decimal | None:
     """Return the single amount in ``text`` rounded to cents, or None if there is none, there
-    are several different ones, or it is negative, zero or malformed (``read_amount`` says which)."""
+    are several different ones, or it is negative, zero, malformed or too large (``read_amount``
+    says which)."""
     return read_amount(text).value

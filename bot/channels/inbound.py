@@ -3,17 +3,32 @@
 One place decides what counts as unusable input, so every channel answers the same way:
 a clear 4xx for what no customer could have meant (bad UTF-8, malformed JSON, a missing
 sender, an oversize message) and a polite in-dialogue answer for an empty message.
+
+Rasa reads a message that starts with "/" as an intent given directly, entities and all
+(``/inform{"amount": 1}`` sets the amount, skipping the NLU). Customers' messages may carry
+only what the chat's own buttons send (``button_payload``): ``/<intent>`` naming an intent of
+the domain, with no entities, and the risk questionnaire's ``/choose_option{"option": "<n>"}``
+(actions/risk.py). Anything else starting with "/" is the customer's words: the slashes are
+taken off so the NLU reads it as text ("/123456" is "123456", which the step-up door then
+masks).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from bot import settings
 from bot.identity.party import strip_reserved
+
+logger = logging.getLogger(__name__)
 
 EMPTY_MESSAGE_INTENT = "/empty_message"
 # Only emoji, symbols or punctuation ("😀😀😀", "???"): nothing a classifier can read reliably
@@ -27,6 +42,10 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # No client of ours nests JSON deeper than a few levels; deeper is an attack on the parser (or on
 # whatever later walks or stores the object) and is refused with 400, never a 500.
 MAX_JSON_DEPTH = 20
+DOMAIN = Path(__file__).resolve().parents[2] / "domain.yml"
+# What a button of ours sends: an intent, and only the questionnaire's buttons an option number.
+_PAYLOAD = re.compile(r'/(?P<intent>[a-z_]{1,64})(?P<entities>\{"option": ?"\d{1,2}"\})?')
+ENTITY_PAYLOAD_INTENTS = frozenset({"choose_option"})
 
 
 class InboundError(ValueError):
@@ -127,14 +146,38 @@ def dialogue_text(message: str) -> str:
     """What the dialogue receives for a customer's ``message``, for every channel.
 
     Cleaned; an empty or whitespace-only message becomes ``/empty_message``, one without any
-    word character ``/nlu_fallback``; one longer than the limit raises InboundError(413).
+    word character ``/nlu_fallback``; one longer than the limit raises InboundError(413); one
+    starting with "/" that is no button's payload loses its slashes (the module's docstring).
     """
     text = clean_text(message)
     limit = settings.max_message_chars()
     if len(text) > limit:
         raise InboundError(413, f"message is too long: {len(text)} characters, the limit is {limit}")
+    if text.startswith("/") and not button_payload(text):
+        text = text.lstrip("/").strip()  # typed words, never an intent given directly
     if not text:
         return EMPTY_MESSAGE_INTENT
     if not _WORD.search(text):
         return WORDLESS_MESSAGE_INTENT
     return text
+
+
+@lru_cache(maxsize=1)
+def _intents() -> frozenset[str] | None:
+    """The intents of domain.yml (None when it cannot be read: any intent name is then taken)."""
+    try:
+        domain = yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))
+        return frozenset(i if isinstance(i, str) else next(iter(i)) for i in domain["intents"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError, StopIteration) as error:
+        logger.error("Cannot read the intents of %s (%s): button payloads are checked by shape only", DOMAIN, error)
+        return None
+
+
+def button_payload(text: str) -> bool:
+    """True when ``text`` is what one of the chat's buttons sends: ``/<intent of the domain>``,
+    or ``/choose_option{"option": "<n>"}``; never other entities, never an unknown intent."""
+    match = _PAYLOAD.fullmatch(text)
+    if match is None or (match["entities"] and match["intent"] not in ENTITY_PAYLOAD_INTENTS):
+        return False
+    known = _intents()
+    return known is None or match["intent"] in known

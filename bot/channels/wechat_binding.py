@@ -13,9 +13,16 @@ only ever happen to registered numbers).
 
 Nobody can bomb a phone with codes or guess one at leisure (``BindingLimits``): codes are
 limited per number typed (registered or not) and per follower (``ANXIN_BINDING_CODES_PER_PHONE``,
-``_PER_FOLLOWER``), and ``ANXIN_BINDING_MAX_FAILURES`` wrong codes within
+``_PER_FOLLOWER``), and ``ANXIN_BINDING_MAX_FAILURES`` codes tried within
 ``ANXIN_BINDING_LOCKOUT_SECONDS``, counted per follower and per number, lock that follower (or
-that number, whoever types it) out of binding for that long. The counters are
+that number, whoever types it) out of binding for that long. A try is counted *before* its code
+is checked, in the same step that tests the lock (``BindingLimits.try_code``): a burst of
+guesses sent at once once all passed the lock before the first wrong one was counted. Each code
+also allows three tries, counted atomically in the database (``otp.check``).
+
+The SMS is sent in the background (``_send_in_background``), never awaited by the reply: an
+awaited gateway call, made only for a registered number, made those replies slower, and so
+told which numbers are customers'. The counters are
 ``bot.ratelimit.Limiter``s (in Redis with ``ANXIN_REDIS_URL``, shared by every replica); the
 locks and the step a follower is at live in the stores the WeChat channel gives (``locks``,
 ``steps``: Redis with ``ANXIN_REDIS_URL``, else this process's memory). A lost step only means
@@ -83,12 +90,26 @@ class BindingLimits:
         return all(self._codes[kind].hit(f"binding-code:{key}") for kind, key in
                    (("follower", follower), ("phone", phone)))
 
+    def try_code(self, *keys: str) -> bool:
+        """Count a code about to be checked against each key, in one step with the lock test
+        (no await in between, and each count one atomic hit): False when one of them is locked
+        or has had its share of tries, and then the code must not be checked. A right code
+        counts too: the count must be made before anybody knows whether it is right."""
+        if self.locked(*keys):
+            return False
+        allowed = True
+        for key in filter(None, keys):
+            if not self._failures.hit(f"binding-failure:{key}"):
+                self.locks.put(key, True)
+                allowed = False
+        return allowed
+
     def wrong_code(self, *keys: str) -> bool:
-        """Count a wrong code against each key; True when that locked one of them."""
+        """After a wrong code (already counted by ``try_code``): True when the tries of one of
+        the keys are used up, which locks it."""
         now_locked = False
         for key in filter(None, keys):
-            counted = f"binding-failure:{key}"
-            if not self._failures.hit(counted) or self._failures.retry_after(counted) > 0:
+            if self._failures.retry_after(f"binding-failure:{key}") > 0:
                 self.locks.put(key, True)
                 now_locked = True
         return now_locked
@@ -109,6 +130,7 @@ class BindingFlow:
         self.texts = texts
         self.steps = steps  # a RecentMemory[Step] keyed by OpenID
         self.limits = BindingLimits(locks, secret)
+        self._sending: set[asyncio.Task] = set()  # SMS sends under way (``_send_in_background``)
         commands = texts["commands"]
         self._commands = {name: {_normalised(w) for w in words} for name, words in commands.items()}
 
@@ -170,19 +192,32 @@ class BindingFlow:
         self.steps.put(open_id, Step("code", number))
         if customer is None:
             logger.info("Binding asked for an unregistered number %s", mask(phone))
-            return self.texts["code_sent"]
-        try:
-            await asyncio.to_thread(delivery.send, "sms", phone, delivery.text("binding_code", "zh", code=code))
-        except delivery.DeliveryError as error:  # told like any number: saying so would mark it a customer's
-            logger.error("Binding code not sent: %s", error)
+        else:
+            self._send_in_background(phone, code)
         return self.texts["code_sent"]
+
+    def _send_in_background(self, phone: str, code: str) -> None:
+        """Text ``code`` to ``phone`` without making the reply wait for the gateway, so the reply
+        takes as long for a customer's number as for anybody's. A failure is logged, not told
+        (saying so would mark the number a customer's)."""
+        async def send() -> None:
+            try:
+                await asyncio.to_thread(delivery.send, "sms", phone, delivery.text("binding_code", "zh", code=code))
+            except delivery.DeliveryError as error:
+                logger.error("Binding code not sent: %s", error)
+            except Exception:  # noqa: BLE001 - a background task has nobody else to tell
+                logger.exception("Binding code not sent")
+
+        task = asyncio.get_running_loop().create_task(send())
+        self._sending.add(task)  # a reference, or the task may be collected before it runs
+        task.add_done_callback(self._sending.discard)
 
     async def _code(self, open_id: str, code: str, step: Step) -> tuple[str, bool]:
         """(reply, whether the flow is over) for a code typed by the follower."""
         if not CODE.match(code):
             return self.texts["code_format"], False
         keys = (self.limits.follower(open_id), step.phone_key)
-        if self.limits.locked(*keys):
+        if not self.limits.try_code(*keys):
             return self._locked_text(), True
         result = await asyncio.to_thread(otp.check, _purpose(open_id), code)
         if result.status == "ok" and result.customer_id:

@@ -10,7 +10,9 @@ parsed, logged or stored:
 1. the digits are taken as the attempt and checked right here (``bot.identity.otp.check``,
    against the code bound to this customer and to the pending transfer's key, amount and
    payee; the attempt counts, the right code gives one verification, all in the bank
-   database, hashed);
+   database, hashed). Every message is looked at, a "/"-prefixed one too ("/123456" once
+   went on unmasked and was still taken as the code by the validator); a message with no
+   digits is no attempt and goes on as typed;
 2. the message goes on with its digits replaced by ``MASK`` ("******"). The slot
    ``step_up_code`` therefore only ever holds the mask; the step-up form's validator in the
    action server sees the mask and reads the outcome of this check from the bank database
@@ -61,12 +63,13 @@ async def check_at_the_door(message: Any, tracker: Any) -> None:
     """If ``tracker`` waits for a step-up code and ``message`` carries digits: check them as the
     code, and replace them in the message (and its parse data, when it came parsed) by MASK."""
     text = message.text
-    if not isinstance(text, str) or text.startswith("/") or not awaiting_code(tracker):
+    if not isinstance(text, str) or not awaiting_code(tracker):
         return
     masked, digits = conceal(text)
     if not digits:
         return
-    message.text = masked
+    # Masked digits are plain text: "/******" would otherwise be parsed as an intent named so.
+    message.text = masked.lstrip("/") or MASK
     if isinstance(getattr(message, "parse_data", None), dict) and isinstance(message.parse_data.get("text"), str):
         message.parse_data = {**message.parse_data, "text": conceal(message.parse_data["text"])[0], "entities": []}
     customer = resolve(message.sender_id, message.input_channel, message.metadata).customer_id

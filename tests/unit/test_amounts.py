@@ -52,3 +52,35 @@ def test_malformed_grouping_or_decimals_are_refused_never_guessed(text):
                                            ("100，200", "several")])
 def test_every_refusal_names_its_reason(text, problem):
     assert read_amount(text).problem == problem
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1亿", "100000000.00"), ("一亿", "100000000.00"), ("2千万", "20000000.00"), ("5百万", "5000000.00"),
+    ("3百", "300.00"), ("三亿", None), ("1.5亿", None),
+])
+def test_every_chinese_unit_after_digits_counts_never_dropped(text, expected):
+    """"3百" once read 3 and "1万亿" 10,000: a unit the reading did not know was dropped."""
+    reading = read_amount(text)
+    if expected is None:
+        assert reading.problem == "too_large"
+    else:
+        assert reading.value == Decimal(expected), reading
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("1万亿", "1,000,000,000,000.00"), ("一万亿", "1,000,000,000,000.00"), ("给张三转1万亿", "1,000,000,000,000.00"),
+    ("三亿五千万", "350,000,000.00"), ("100000000.01", "100,000,000.01"),
+])
+def test_an_amount_above_the_maximum_is_refused_showing_how_it_was_read(text, shown):
+    reading = read_amount(text)
+    assert reading.problem == "too_large" and reading.value is None and reading.typed == shown
+
+
+def test_a_number_too_long_for_decimal_arithmetic_is_too_large_not_an_error():
+    reading = read_amount("9" * 1000)
+    assert reading.problem == "too_large" and len(reading.typed) <= 41
+
+
+@pytest.mark.parametrize("text", ["转100还是200", "给张三转100还是200", "100或者200", "1万5千", "转100元还是200元"])
+def test_two_amounts_are_several_and_none_is_picked(text):
+    assert read_amount(text).problem == "several" and parse_amount(text) is None

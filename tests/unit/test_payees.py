@@ -38,10 +38,10 @@ def test_two_names_at_once_are_asked_about_and_an_unknown_one_has_no_near_miss()
 def test_the_reasons_said_about_codes_amounts_and_payees_exist_in_both_languages_and_pass_the_guard():
     texts = yaml.safe_load(delivery.Path(delivery.__file__).with_name("texts.yml").read_text(encoding="utf-8"))
     names = ["step_up_running_total", "step_up_expired", "step_up_not_for_this", "amount_negative", "amount_malformed",
-             "amount_not_positive", "amount_several", "payee_did_you_mean", "payee_several"]
+             "amount_not_positive", "amount_several", "amount_too_large", "payee_did_you_mean", "payee_several"]
     for name in names:
         for language in ("zh", "en"):
             said = delivery.text(name, language, total="12,000.00", threshold="5,000.00", typed="1,000,0",
-                                 near="张三", payees="张三、李四")
+                                 near="张三", payees="张三、李四", limit="100,000,000.00")
             assert said and guard.check_message(said) == [], (name, language)
     assert set(names) <= set(texts)

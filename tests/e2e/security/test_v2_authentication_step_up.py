@@ -226,3 +226,72 @@ def test_the_typed_code_is_kept_in_no_log_and_no_stored_conversation(servers, ga
     assert [row for row in rows if typed.search(_without_times(row))] == []
     # and the stored conversation still shows that a code was typed, masked
     assert any(otp.TYPED_CODE_MASK in row for row in rows)
+
+
+# -- found by the independent red team (2026-12-06) ---------------------------------------------
+
+
+def _kept_anywhere(servers, sender: str, pattern: re.Pattern) -> list[str]:
+    """Log lines and stored events of ``sender``'s conversation that match ``pattern``."""
+    logs = [line for log in Path(servers.logs).glob("*.log")
+            for line in log.read_text(encoding="utf-8", errors="replace").splitlines() if sender in line]
+    url = settings.tracker_db_url()
+    assert url.startswith("sqlite:///")
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as connection:
+        rows = [data for (data,) in connection.execute("SELECT data FROM events WHERE sender_id = ?", (sender,))]
+    return [text for text in logs + rows if pattern.search(_without_times(text))]
+
+
+@pytest.mark.parametrize("typed", ["/{code}", "//{code}", '/inform{{"amount": "{code}"}}'],
+                         ids=["slash", "two-slashes", "inform-payload"])
+def test_a_slash_prefixed_code_is_masked_like_any_other(servers, gateways, typed):
+    """Before the fix "/<code>" went round the door (it skipped "/" messages) and was still
+    taken as the code: the transfer went through and the code sat in clear in the tracker store
+    (text, an amount entity, the slot) and in rasa.log. Now the leading "/" of a customer's
+    message is no intent syntax (bot/channels/inbound.py) and the door masks any message's
+    digits: the transfer proceeds, with the code masked everywhere."""
+    chat = Chat(servers)
+    code = confirm_up_to_the_code(chat, gateways, "给张三转账6000元")
+    texts = chat.texts(typed.format(code=code))
+    assert said(texts, "utter_transfer_done", "zh") or said(texts, "utter_transfer_done", "en"), texts  # Latin text: en
+    assert store.account(chat.sender).balance == START - 6000
+    assert _kept_anywhere(servers, chat.sender, re.compile(rf"(?<!\d){code}(?!\d)")) == []
+
+
+def test_a_confirmation_without_digits_is_no_try_of_the_code(servers, gateways):
+    """Before the fix a message with no digits at the code question ("确认" once more, the
+    confirmation button clicked again) was checked as an (empty) code: the customer read
+    "2 tries left" without having typed a code."""
+    chat = Chat(servers)
+    texts = chat.texts("给张三转账6000元")
+    assert said(texts, "utter_confirm_transfer", "zh"), texts
+    texts = chat.texts("确认")
+    assert said(texts, "utter_ask_step_up_code", "zh"), texts
+    purpose = otp.step_up_purpose(chat.sender, pending_of(servers, chat.sender))
+    for again in ("确认", "/affirm", "好的"):
+        texts = chat.texts(again)
+        assert not said(texts, "utter_step_up_wrong_code", "zh"), (again, texts)
+        assert otp.status(purpose, chat.sender).status == "pending", again  # no try made
+    code = gateways.last_code("app_push", chat.sender)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    texts = chat.texts(wrong)
+    assert said(texts, "utter_step_up_wrong_code", "zh") and any("2" in t for t in texts), texts
+    assert otp.status(purpose, chat.sender).attempts_left == 2
+    assert said(chat.texts(code), "utter_transfer_done", "zh")
+
+
+@pytest.mark.parametrize("typed", ['/inform{"amount": "1"}', '/transfer_money{"payee": "张三", "amount": "100"}',
+                                   '/choose_option{"option": "1", "amount": "9000"}', '/affirm{"payee": "李四"}',
+                                   "/made_up_intent"])
+def test_a_customer_cannot_give_an_intent_or_entities_directly(servers, typed):
+    """Rasa reads a message starting with "/" as an intent with its entities, skipping the NLU.
+    Before the fix a customer's '/inform{"amount": "1"}' was stored as that intent with that
+    entity (confidence 1, no extractor). Only what the chat's buttons send passes as such."""
+    chat = Chat(servers)
+    chat.texts("我要转账")
+    chat.texts(typed)
+    events = api(servers, "GET", f"/conversations/{chat.sender}/tracker").json()["events"]
+    user = [e for e in events if e["event"] == "user"][-1]
+    assert not user["text"].startswith("/"), user["text"]
+    assert all(entity.get("extractor") for entity in user["parse_data"].get("entities", [])), user["parse_data"]
+    assert user["parse_data"]["intent"].get("name") != "made_up_intent"

@@ -10,13 +10,16 @@ import os
 import secrets
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
+from bot import db
 from bot.accounts import store
-from bot.identity import bindings
+from bot.identity import bindings, otp
 from tests.e2e.test_wechat import user_texts
 
 _msg_ids = itertools.count(int(time.time() * 1000) + 7_000_000)
@@ -95,7 +98,7 @@ def test_binding_answers_alike_for_registered_and_unregistered_numbers(wechat, g
     answers = {}
     for openid, number in ((code_holder, registered), (prober, unregistered)):
         answers[number] = [say(wechat, openid, "绑定"), say(wechat, openid, number)]
-    code = next(iter(sms_to(gateways, registered)))["text"]
+    code = gateways.wait_for("sms", registered, 1)[0]["text"]  # texted in the background
     wrong = "000000" if "000000" not in code else "111111"
     for openid, number in ((code_holder, registered), (prober, unregistered)):
         answers[number] += [say(wechat, openid, wrong) for _ in range(3)]  # every try, and after the last
@@ -116,7 +119,7 @@ def test_codes_per_number_are_limited_and_said_alike_for_any_number(wechat, gate
             openid = anonymous_openid()
             say(wechat, openid, "绑定")
             answers[number].append(say(wechat, openid, number))
-    assert len(sms_to(gateways, registered)) == 3
+    assert len(gateways.wait_for("sms", registered, 3)) == 3
     assert answers[registered] == answers[unregistered]
     assert TOO_MANY in answers[registered][3] and TOO_MANY in answers[registered][4]
 
@@ -143,8 +146,9 @@ def test_five_wrong_codes_lock_the_follower_and_the_number_for_an_hour(wechat, g
     first = [say(wechat, guesser, wrong) for _ in range(3)]  # the code's three tries
     assert "验证未通过" in first[-1], first
     say(wechat, guesser, "绑定")
+    earlier = gateways.sent("sms", number)
     say(wechat, guesser, number)
-    code = gateways.last_code("sms", number)
+    code = gateways.last_code("sms", number, after=earlier)
     guesses = [say(wechat, guesser, wrong if wrong != code else "111111") for _ in range(2)]
     assert LOCKED in guesses[-1], guesses  # the fifth wrong code locks
 
@@ -155,3 +159,31 @@ def test_five_wrong_codes_lock_the_follower_and_the_number_for_an_hour(wechat, g
     assert LOCKED in say(wechat, other, number)
     assert len(sms_to(gateways, number)) == sent  # no code sent while locked
     assert bindings.customer_for(guesser) is None and bindings.customer_for(other) is None
+
+
+# -- found by the independent red team (2026-12-06) ---------------------------------------------
+
+
+def test_a_burst_of_guesses_at_once_gets_no_more_tries_than_one_at_a_time(wechat, gateways):
+    """Before the fix 16 guesses sent at once by one follower were all let past the lockout
+    (checked before any was counted) and the code's tries were read and written back without a
+    lock: "2 tries left" came back twice, and about six guesses were compared against a code
+    that allows three. Now each try is counted atomically before its code is compared."""
+    _, number = registered_number()
+    guesser = anonymous_openid()
+    say(wechat, guesser, "绑定")
+    earlier = gateways.sent("sms", number)
+    say(wechat, guesser, number)
+    code = gateways.last_code("sms", number, after=earlier)
+    wrong = "000000" if code != "000000" else "111111"
+    with ThreadPoolExecutor(16) as pool:
+        replies = list(pool.map(lambda _: say(wechat, guesser, wrong), range(16)))
+    tries_left = [reply for reply in replies if "还可以再试" in reply]
+    assert len(tries_left) <= otp.MAX_ATTEMPTS - 1 and len(set(tries_left)) == len(tries_left), replies
+    with db.sessions(db.BANK)() as session:
+        attempts = session.scalars(select(otp.OneTimeCode.attempts)
+                                   .where(otp.OneTimeCode.purpose == f"wechat-bind:{guesser}")).all()
+    assert attempts and max(attempts) <= otp.MAX_ATTEMPTS
+    assert bindings.customer_for(guesser) is None
+    # the follower's tries were counted, the burst's too: it is locked out
+    assert LOCKED in say(wechat, guesser, "绑定")

@@ -73,3 +73,31 @@ def test_exact_names_and_good_amounts_still_go_through(servers):
     texts = ask_and_agree(chat, ["我要转账", "转给李四吧", "1,000.50"])
     assert said(texts, "utter_transfer_done", "zh"), texts
     assert store.account(chat.sender).balance == START - Decimal("1000.50")
+
+
+# -- found by the independent red team (2026-12-06) ---------------------------------------------
+
+
+@pytest.mark.parametrize("messages", [["我要转账", "张三", "转100还是200"], ["给张三转100还是200"],
+                                      ["我要转账", "张三", "100或者200"]],
+                         ids=["form-turn", "one-message", "form-turn-huozhe"])
+def test_two_amounts_are_asked_about_never_one_picked(servers, messages):
+    """Before the fix "转100还是200" was confirmed as 200.00: the entity extractor handed over one
+    of the two, and the whole-message reading's "several" was not heeded."""
+    chat = Chat(servers)
+    texts = ask_and_agree(chat, messages)
+    assert not said(texts, "utter_confirm_transfer", "zh"), texts
+    assert said_text(texts, "amount_several"), texts
+    assert store.account(chat.sender).balance == START
+
+
+@pytest.mark.parametrize("messages", [["我要转账", "张三", "1万亿"], ["给张三转1万亿"], ["我要转账", "张三", "一万亿"]],
+                         ids=["form-turn", "one-message", "chinese-numeral"])
+def test_a_trillion_is_refused_as_too_large_never_read_as_ten_thousand(servers, messages):
+    """Before the fix "1万亿" was read as 10,000.00 (the 亿 dropped) and offered for confirmation."""
+    chat = Chat(servers)
+    texts = ask_and_agree(chat, messages)
+    assert not said(texts, "utter_confirm_transfer", "zh"), texts
+    assert not any("10,000.00" in text for text in texts), texts
+    assert said_text(texts, "amount_too_large") and any("1,000,000,000,000.00" in t for t in texts), texts
+    assert store.account(chat.sender).balance == START
