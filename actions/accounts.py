@@ -30,12 +30,13 @@ from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import joined, language_of, party_of, refuse_unidentified
-from actions.knowledge import answer_question_instead
+from actions.knowledge import answer_from_knowledge, answer_question_instead
 from bot import settings
-from bot.accounts import store
+from bot.accounts import limits, store
 from bot.accounts.amounts import MAX_AMOUNT, AmountReading, parse_amount, read_amount
+from bot.accounts.changes import Change, read_change
 from bot.accounts.payees import PayeeMatch
-from bot.dialogue.message_shape import too_short
+from bot.dialogue.message_shape import is_question, too_short
 from bot.identity import delivery, otp
 from bot.identity.party import Party
 
@@ -202,14 +203,20 @@ def _checked_payee(dispatcher: CollectingDispatcher, tracker: Tracker, customer:
         return found.name
     if not found.near and (not text or text.startswith("/") or too_short(text)):
         return None
-    payees = joined(tracker, store.account(customer).payees)
+    _say_payee_problem(dispatcher, tracker, store.account(customer), found, text)
+    return None
+
+
+def _say_payee_problem(dispatcher: CollectingDispatcher, tracker: Tracker, account: store.AccountView,
+                       found: PayeeMatch, text: str | None) -> None:
+    """Say why ``text`` names no saved payee: which of several, did you mean, or unknown."""
+    payees = joined(tracker, account.payees)
     if len(found.near) > 1:
         _say(dispatcher, tracker, "payee_several", near=joined(tracker, found.near))
     elif found.near:
         _say(dispatcher, tracker, "payee_did_you_mean", near=found.near[0], payees=payees)
     else:
         dispatcher.utter_message(response="utter_unknown_payee", payee=text or "", payees=payees)
-    return None
 
 
 # What is wrong with an amount -> the text that says so (None: the domain's utter_invalid_amount).
@@ -239,7 +246,12 @@ def _amount_read(tracker: Tracker, text: str | None) -> AmountReading:
 def _checked_amount(dispatcher: CollectingDispatcher, tracker: Tracker, account: store.AccountView,
                     text: str | None) -> Decimal | None:
     """A positive amount the account can pay, or None after saying what is wrong with it."""
-    reading = _amount_read(tracker, text)
+    return _amount_or_problem(dispatcher, tracker, account, _amount_read(tracker, text))
+
+
+def _amount_or_problem(dispatcher: CollectingDispatcher, tracker: Tracker, account: store.AccountView,
+                       reading: AmountReading) -> Decimal | None:
+    """The amount of ``reading`` if the account can pay it, or None after saying what is wrong."""
     amount = reading.value
     if amount is None:
         problem = AMOUNT_PROBLEMS.get(reading.problem or "")
@@ -268,10 +280,17 @@ def _account_or_refusal(dispatcher: CollectingDispatcher, party: Party) -> store
 
 class ActionAskTransferConfirmation(Action):
     """Park the validated transfer in ``pending_transfer`` with a fresh idempotency key and
-    ask the customer to confirm. Asked again after a change of mind at the confirmation
-    question ("make it 300 instead", "send it to 李四 instead"): the new value is checked as
-    the form would, the other is kept, and the new question carries a new key, so only the
-    changed transfer can be confirmed."""
+    ask the customer to confirm. Run again at the confirmation question (data/rules):
+
+    - after a question was answered there (the daily limit, the balance): the SAME
+      confirmation is asked again, same key, so a later "确认" runs exactly that transfer;
+    - after a change of mind ("make that 300 instead of 250", "actually send it to Alice",
+      "改成给王芳"): the new value is read from the whole message with the old one it names
+      taken out (``bot.accounts.changes``), checked as the form would, the rest kept, and the
+      new question carries a new key, so only the changed transfer can be confirmed;
+    - when the new value is missing or wrong ("金额改一下", an amount above the balance): what
+      is wrong is said and the value asked for, and until it is given nothing is confirmable
+      (the parked transfer has no key: a "yes" meanwhile moves nothing)."""
 
     def name(self) -> str:
         return CONFIRMATION_ACTION
@@ -284,20 +303,109 @@ class ActionAskTransferConfirmation(Action):
         if account is None:
             return reset  # the form was refused and said why
         events = report_unannounced_transfer(dispatcher, tracker)
+        earlier = {} if events or _last_action(tracker) == "transfer_form" else _pending(tracker)
+        if earlier.get("payee") and earlier.get("amount"):
+            return events + reset + _ask_again_or_change(dispatcher, tracker, account, party.customer_id, earlier)
         payee, amount = tracker.get_slot("payee"), parse_amount(tracker.get_slot("amount"))
-        earlier = _pending(tracker)
-        if earlier.get("key") and not events:  # a change of mind: check what changed, keep the rest
-            payee = _checked_payee(dispatcher, tracker, party.customer_id, payee) if payee else None
-            amount = _checked_amount(dispatcher, tracker, account, tracker.get_slot("amount")) \
-                if tracker.get_slot("amount") else None
-            payee, amount = payee or earlier["payee"], amount or parse_amount(earlier["amount"])
         if not payee or amount is None:
             dispatcher.utter_message(response="utter_no_pending_transfer")
             return events + reset + [SlotSet("pending_transfer", None)]
-        dispatcher.utter_message(response="utter_confirm_transfer", payee=payee,
-                                 amount=_money(amount), currency=account.currency)
-        pending = {"payee": payee, "amount": str(amount), "key": uuid.uuid4().hex}
-        return events + reset + [SlotSet("pending_transfer", pending)]
+        return events + reset + _confirm(dispatcher, account, payee, amount)
+
+
+# Intents whose message may carry a new amount or payee at the confirmation question (a bare
+# "300" is nlu_fallback: too short outside a form); after any other (a question answered by
+# action_answer_digression) the same confirmation is asked again.
+CHANGE_INTENTS = ("inform", "transfer_money", "nlu_fallback")
+
+
+def _last_action(tracker: Tracker) -> str | None:
+    """The action run just before this one in the current turn (or action_listen)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") not in ("action_extract_slots", "action_sense_message"):
+            return event.get("name")
+    return None
+
+
+def _confirm(dispatcher: CollectingDispatcher, account: store.AccountView, payee: str,
+             amount: Decimal, key: str | None = None) -> list[dict[str, Any]]:
+    """Ask to confirm this transfer; a new key unless the very same question is asked again."""
+    dispatcher.utter_message(response="utter_confirm_transfer", payee=payee, amount=_money(amount),
+                             currency=account.currency)
+    return [SlotSet("pending_transfer", {"payee": payee, "amount": str(amount), "key": key or uuid.uuid4().hex})]
+
+
+def _ask_for(dispatcher: CollectingDispatcher, tracker: Tracker, account: store.AccountView, field: str,
+             payee: str, amount: Decimal, *, already_said: bool = False) -> list[dict[str, Any]]:
+    """Ask for the new ``field`` ("amount" / "payee") of the transfer being changed, parked
+    without a key: nothing is confirmable until the customer has given it."""
+    if not already_said:
+        if field == "amount":
+            dispatcher.utter_message(response="utter_ask_amount")
+        else:
+            dispatcher.utter_message(response="utter_ask_payee", payees=joined(tracker, account.payees))
+    return [SlotSet("pending_transfer", {"payee": payee, "amount": str(amount), "changing": field})]
+
+
+def _ask_again_or_change(dispatcher: CollectingDispatcher, tracker: Tracker, account: store.AccountView,
+                         customer: str, earlier: dict) -> list[dict[str, Any]]:
+    payee, amount = earlier["payee"], parse_amount(earlier["amount"])
+    changing = earlier.get("changing")
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    typed = _typed(tracker)
+    text = typed or " ".join(filter(None, (_as_text(tracker.get_slot("payee")), _as_text(tracker.get_slot("amount")))))
+    change = read_change(text, account.payees, amount) if intent in CHANGE_INTENTS else Change()
+    extracted = _as_text(tracker.get_slot("payee")) if intent in CHANGE_INTENTS else None
+    if change.payee is None and extracted:  # a name the NLU found that is no saved payee ("to Alicia")
+        change = Change(change.amount, store.payee_match(customer, extracted), None)
+    if change.nothing:
+        if intent in CHANGE_INTENTS and typed and is_question(typed):  # a question read as an answer
+            answer_transfer_question(dispatcher, tracker, typed)
+        elif intent == "nlu_fallback":  # not understood: say so, then the same question again
+            dispatcher.utter_message(response="utter_default")
+        if changing:
+            return _ask_for(dispatcher, tracker, account, changing, payee, amount)
+        return _confirm(dispatcher, account, payee, amount, key=earlier.get("key"))
+    wrong = None  # the field whose new value is missing or refused, already said why
+    if change.payee is not None:
+        if change.payee.name:
+            payee = change.payee.name
+        else:
+            _say_payee_problem(dispatcher, tracker, account, change.payee, extracted or text)
+            wrong = "payee"
+    if change.amount is not None:
+        checked = _amount_or_problem(dispatcher, tracker, account, change.amount)
+        if checked is None:
+            wrong = wrong or "amount"
+        else:
+            amount = checked
+    if wrong:
+        return _ask_for(dispatcher, tracker, account, wrong, payee, amount, already_said=True)
+    asks = change.asks or (changing if (changing == "amount" and change.amount is None)
+                           or (changing == "payee" and change.payee is None) else None)
+    if asks:
+        return _ask_for(dispatcher, tracker, account, asks, payee, amount)
+    return _confirm(dispatcher, account, payee, amount)
+
+
+def answer_transfer_question(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> None:
+    """A question asked in the middle of a transfer: the transfer limits from the customer's own
+    account and the bank's settings when it asks about them, else the knowledge base."""
+    if not answer_limits(dispatcher, tracker, text):
+        answer_from_knowledge(dispatcher, tracker, text)
+
+
+def answer_limits(dispatcher: CollectingDispatcher, tracker: Tracker, text: str) -> bool:
+    """Say the daily transfer limit (the account's own, else ``ANXIN_DAILY_TRANSFER_LIMIT``), what
+    is left of it today and the step-up threshold, when ``text`` asks about transfer limits
+    (``bot.accounts.limits``); True when it did."""
+    customer = party_of(tracker).customer_id
+    facts = limits.facts(customer) if customer and limits.asks_about_limits(text) else None
+    if facts is None:
+        return False
+    dispatcher.utter_message(response="utter_transfer_limits", limit=_money(facts.limit), spent=_money(facts.spent),
+                             left=_money(facts.left), threshold=_money(facts.threshold), currency=facts.currency)
+    return True
 
 
 class ActionExecuteTransfer(Action):

@@ -6,6 +6,11 @@ the turn and the rules in data/rules/digressions.yml run ``action_answer_digress
 the form, which repeats its question. A question the NLU reads as an answer ("inform") is
 caught by the forms' validators instead (``actions.knowledge.answer_question_instead``): a slot value is never
 taken from a sentence that is plainly a question.
+
+The same answer is given at the transfer confirmation question, after which the same
+confirmation is asked again (``action_ask_transfer_confirmation``): a question never drops a
+pending transfer. A question about transfer limits gets the customer's own figures
+(``actions.accounts.answer_limits``), not the general fees passage.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.accounts import ActionCheckBalance
+from actions.accounts import ActionCheckBalance, answer_limits
 from actions.advisory import ActionHoldingsSummary
 from actions.emotion import ActionMarketFacts, care_opener
 from actions.knowledge import answer_from_knowledge
@@ -23,7 +28,7 @@ from actions.product_facts import answer_product_facts
 from actions.risk import ActionShowRiskProfile
 
 # Answers that are one response each.
-_RESPONSES = {"fees_and_limits": "utter_fees_and_limits", "bot_challenge": "utter_iamabot",
+_RESPONSES = {"bot_challenge": "utter_iamabot",
               "thanks": "utter_you_are_welcome", "greet": "utter_greet_in_form",
               "product_inquiry": "utter_products_after_form"}
 # Answers that are whole actions, run as they are outside a form.
@@ -42,7 +47,10 @@ class ActionAnswerDigression(Action):
         if intent in _ACTIONS:  # these choose their own opener
             return await _ACTIONS[intent]().run(dispatcher, tracker, domain)
         care_opener(dispatcher, tracker)
-        if intent in _RESPONSES:
+        if intent == "fees_and_limits":  # the customer's own limits when asked, else the general passage
+            if not answer_limits(dispatcher, tracker, text):
+                dispatcher.utter_message(response="utter_fees_and_limits")
+        elif intent in _RESPONSES:
             dispatcher.utter_message(response=_RESPONSES[intent])
         elif intent == "product_facts":
             answer_product_facts(dispatcher, tracker, text)

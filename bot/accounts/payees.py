@@ -148,3 +148,9 @@ def match_payee(names: Sequence[str], text: str | None) -> PayeeMatch:
     if core and len(core) >= 2:
         partial |= {name for form, name in aliases.items() if core in form}
     return PayeeMatch(None, tuple(n for n in names if n in partial))
+
+
+def name_forms(names: Sequence[str]) -> dict[str, str]:
+    """Every normalised way of writing each saved name that points to it alone (see ``_aliases``):
+    what a message may call a payee, e.g. the old payee in "send it to Alice, not Bob"."""
+    return _aliases(names)

@@ -94,11 +94,45 @@ def test_a_new_payee_at_the_confirmation_keeps_the_amount(dispatcher, tracker_fa
     assert dispatcher.messages[-1]["payee"] == "李四" and dispatcher.messages[-1]["amount"] == "500.00"
 
 
-def test_a_new_amount_the_account_cannot_pay_keeps_the_earlier_one(dispatcher, tracker_factory):
+def test_a_new_amount_the_account_cannot_pay_is_asked_again_and_nothing_is_confirmable(dispatcher, tracker_factory):
+    """Not the earlier confirmation again (issue 25): a customer who wanted another amount and
+    says "yes" to what comes back must not send the old one."""
     tracker = tracker_factory("改成一百万", intent="inform", slots={"amount": "1000000", "pending_transfer": parked()})
+    events = run(ActionAskTransferConfirmation().run(dispatcher, tracker, {}))
+    assert responses(dispatcher) == ["utter_insufficient_funds"]  # it says: a smaller amount, or cancel
+    parked_now = next(e["value"] for e in events if e["name"] == "pending_transfer")
+    assert parked_now == {"payee": "张三", "amount": "500.00", "changing": "amount"}  # no key: "yes" moves nothing
+
+
+def test_an_unknown_new_payee_is_said_and_asked_never_the_old_one_confirmed(dispatcher, tracker_factory):
+    tracker = tracker_factory("actually send it to Alicia", intent="inform",
+                              slots={"payee": "Alicia", "pending_transfer": parked(), "language": "en"})
+    events = run(ActionAskTransferConfirmation().run(dispatcher, tracker, {}))
+    assert responses(dispatcher) == ["utter_unknown_payee"]
+    assert "key" not in next(e["value"] for e in events if e["name"] == "pending_transfer")
+
+
+def test_two_amounts_the_replacement_is_confirmed(dispatcher, tracker_factory):
+    tracker = tracker_factory("sorry, 300 rather than 500", intent="inform",
+                              slots={"amount": ["300", "500"], "pending_transfer": parked(), "language": "en"})
     run(ActionAskTransferConfirmation().run(dispatcher, tracker, {}))
-    assert responses(dispatcher) == ["utter_insufficient_funds", "utter_confirm_transfer"]
-    assert dispatcher.messages[-1]["amount"] == "500.00"
+    assert responses(dispatcher) == ["utter_confirm_transfer"] and dispatcher.messages[-1]["amount"] == "300.00"
+
+
+def test_a_question_at_the_confirmation_asks_the_same_one_again_with_its_key(dispatcher, tracker_factory):
+    earlier = parked()
+    tracker = tracker_factory("一天最多能转多少", intent="fees_and_limits", slots={"pending_transfer": earlier})
+    events = run(ActionAskTransferConfirmation().run(dispatcher, tracker, {}))
+    assert responses(dispatcher) == ["utter_confirm_transfer"]
+    assert next(e["value"] for e in events if e["name"] == "pending_transfer") == earlier
+
+
+def test_the_daily_limit_question_gets_the_configured_figures(dispatcher, tracker_factory, monkeypatch):
+    monkeypatch.setenv("ANXIN_DAILY_TRANSFER_LIMIT", "20000")
+    tracker = tracker_factory("每天最多能转多少钱", intent="fees_and_limits")
+    run(ActionAnswerDigression().run(dispatcher, tracker, {}))
+    assert responses(dispatcher) == ["utter_transfer_limits"]
+    assert dispatcher.messages[0]["limit"] == "20,000.00" and dispatcher.messages[0]["threshold"] == "5,000.00"
 
 
 def test_product_facts_come_after_the_warning_and_say_they_are_no_recommendation(dispatcher, tracker_factory):
