@@ -6,6 +6,7 @@ tests/e2e/security/test_v2_authentication_wechat.py and test_v3_session_wechat_r
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -100,6 +101,21 @@ def test_retries_of_one_message_run_the_dialogue_once(servers, wechat):
     assert user_texts(servers, openid) == ["我要转账"]
 
 
+@contextlib.contextmanager
+def actions_paused(servers, seconds: float = 6.0):
+    """The action server stopped (SIGSTOP) and resumed after ``seconds`` — longer than WeChat
+    waits — whatever the block does."""
+    group = os.getpgid(servers.processes["actions"].pid)
+    os.killpg(group, signal.SIGSTOP)
+    resume = threading.Timer(seconds, os.killpg, (group, signal.SIGCONT))
+    resume.start()
+    try:
+        yield
+    finally:
+        resume.join()
+        os.killpg(group, signal.SIGCONT)
+
+
 def test_an_identical_retry_joins_while_in_flight_and_is_refused_once_answered(servers, wechat, wechat_api):
     """WeChat may re-send a delivery it got no answer to byte for byte (the same timestamp and
     nonce). With the action server paused, the first delivery is still in flight when its copy
@@ -107,20 +123,13 @@ def test_an_identical_retry_joins_while_in_flight_and_is_refused_once_answered(s
     answered, the same copy is refused (bot/channels/wechat_replay.py says why)."""
     openid = new_openid()
     xml = wechat.text_xml(openid, "查余额", next(_msg_ids))
-    group = os.getpgid(servers.processes["actions"].pid)
-    os.killpg(group, signal.SIGSTOP)
-    resume = threading.Timer(6.0, os.killpg, (group, signal.SIGCONT))
-    resume.start()
-    try:
+    with actions_paused(servers):
         query = wechat.signed_query()
         with ThreadPoolExecutor(1) as pool:
             first = pool.submit(wechat.post, xml, True, query)
             time.sleep(1.0)  # the first delivery is waiting for the (paused) dialogue now
             retry = wechat.post(xml, encrypt=True, query=query)
             first = first.result()
-    finally:
-        resume.join()
-        os.killpg(group, signal.SIGCONT)
     assert (first.status, first.body) == (200, "success") and (retry.status, retry.body) == (200, "success")
     assert wechat.replay(first).status == 403
     delivered = wechat_api.wait_for(openid, 1, timeout=30)
@@ -134,19 +143,12 @@ def test_slow_answer_says_success_then_arrives_by_customer_service_api(servers, 
     answer arrives once through the customer-service API."""
     openid = new_openid()
     xml = wechat.text_xml(openid, "查余额", next(_msg_ids))
-    group = os.getpgid(servers.processes["actions"].pid)
-    os.killpg(group, signal.SIGSTOP)
-    resume = threading.Timer(6.0, os.killpg, (group, signal.SIGCONT))
-    resume.start()
-    try:
+    with actions_paused(servers):
         first = wechat.post(xml)
         assert first.status == 200 and first.body == "success"
         assert 4.0 < first.seconds < 5.0, first.seconds
         retry = wechat.post(xml)
         assert retry.body == "success" and retry.seconds < 1.0
-    finally:
-        resume.join()
-        os.killpg(group, signal.SIGCONT)
     delivered = wechat_api.wait_for(openid, 1, timeout=30)
     assert len(delivered) == 1 and "12,345.67" in delivered[0]
     time.sleep(1)
