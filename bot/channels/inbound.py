@@ -164,12 +164,13 @@ def dialogue_text(message: str) -> str:
 
 @lru_cache(maxsize=1)
 def _intents() -> frozenset[str] | None:
-    """The intents of domain.yml (None when it cannot be read: any intent name is then taken)."""
+    """The intents of domain.yml (None when it cannot be read: then no payload passes — buttons
+    stop working, which is better than letting a typed intent through)."""
     try:
         domain = yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))
         return frozenset(i if isinstance(i, str) else next(iter(i)) for i in domain["intents"])
     except (OSError, yaml.YAMLError, KeyError, TypeError, StopIteration) as error:
-        logger.error("Cannot read the intents of %s (%s): button payloads are checked by shape only", DOMAIN, error)
+        logger.error("Cannot read the intents of %s (%s): no '/' payload is taken as a button's", DOMAIN, error)
         return None
 
 
@@ -180,4 +181,4 @@ def button_payload(text: str) -> bool:
     if match is None or (match["entities"] and match["intent"] not in ENTITY_PAYLOAD_INTENTS):
         return False
     known = _intents()
-    return known is None or match["intent"] in known
+    return known is not None and match["intent"] in known

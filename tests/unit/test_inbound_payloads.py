@@ -42,3 +42,12 @@ def test_anything_else_starting_with_a_slash_is_read_as_typed_words(typed, read)
 def test_a_lone_slash_is_an_empty_message():
     assert dialogue_text("/") == inbound.EMPTY_MESSAGE_INTENT
     assert dialogue_text("/?") == inbound.WORDLESS_MESSAGE_INTENT
+
+
+def test_without_the_domain_no_payload_passes_as_a_button(monkeypatch):
+    """Failing closed: when domain.yml cannot be read, a typed '/greet' is words, not an intent."""
+    from bot.channels import inbound
+
+    monkeypatch.setattr(inbound, "_intents", lambda: None)
+    assert not inbound.button_payload("/greet")
+    assert not inbound.dialogue_text("/greet").startswith("/")
