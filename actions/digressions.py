@@ -22,6 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.accounts import ActionCheckBalance, answer_limits
 from actions.advisory import ActionHoldingsSummary
+from actions.common import party_of, refuse_unidentified
 from actions.emotion import ActionMarketFacts, care_opener
 from actions.knowledge import answer_from_knowledge
 from actions.product_facts import answer_product_facts
@@ -44,6 +45,12 @@ class ActionAnswerDigression(Action):
                   domain: dict[str, Any]) -> list[dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         text = tracker.latest_message.get("text") or ""
+        party = party_of(tracker)
+        if intent == "product_inquiry" and not party.identified:
+            # nobody to suggest products to, and nothing to come back to: the transfer form was
+            # refused for this unbound follower (or signed-out customer), so say why, as outside
+            refuse_unidentified(dispatcher, party)
+            return []
         if intent in _ACTIONS:  # these choose their own opener
             return await _ACTIONS[intent]().run(dispatcher, tracker, domain)
         care_opener(dispatcher, tracker)
