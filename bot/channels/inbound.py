@@ -142,6 +142,9 @@ def bounded_metadata(metadata: dict[str, Any] | None) -> dict[str, Any] | None:
     return metadata
 
 
+_LEADING_SLASHES = re.compile(r"^[\s/]+")
+
+
 def dialogue_text(message: str) -> str:
     """What the dialogue receives for a customer's ``message``, for every channel.
 
@@ -154,7 +157,9 @@ def dialogue_text(message: str) -> str:
     if len(text) > limit:
         raise InboundError(413, f"message is too long: {len(text)} characters, the limit is {limit}")
     if text.startswith("/") and not button_payload(text):
-        text = text.lstrip("/").strip()  # typed words, never an intent given directly
+        # typed words, never an intent given directly: every leading slash and space goes, so
+        # "/ /inform{...}" or "/\t/inform{...}" cannot uncover a second one
+        text = _LEADING_SLASHES.sub("", text)
     if not text:
         return EMPTY_MESSAGE_INTENT
     if not _WORD.search(text):

@@ -222,9 +222,17 @@ def _visible(text: str) -> str:
     return "".join(c for c in text if unicodedata.category(c) not in ("Cf", "Cc"))
 
 
+# Letters that draw nothing (Hangul fillers): Unicode calls them letters, a reader sees a blank.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
+MIN_DISTINCT_REASON_CHARS = 3
+
+
 def _word_chars(text: str) -> int:
-    """Letters (Chinese characters included) and digits: what makes a reason words."""
-    return sum(1 for c in text if unicodedata.category(c)[0] in "LN")
+    """Letters (Chinese characters included) and digits: what makes a reason words. Blank
+    letters do not count, nor a single character repeated ("ーーーーー", "々々々々々"): fewer than
+    three different ones count as none."""
+    letters = [c for c in text if unicodedata.category(c)[0] in "LN" and c not in _BLANK_LETTERS]
+    return len(letters) if len(set(letters)) >= MIN_DISTINCT_REASON_CHARS else 0
 
 
 def clean_reason(reason: object) -> str:

@@ -104,7 +104,9 @@ def test_missing_foreign_team_and_crisis_handoffs_are_refused_alike():
 
 
 @pytest.mark.parametrize("reason", ["\u200b" * 5, "." * 5, "。。。。。。", " \u200b.\u200d!\ufeff?—… ", "\u0000" * 6,
-                                    "ab\u200bc.d", None, 12345])
+                                    "ab\u200bc.d", None, 12345,
+                                    # the red team's re-test: blank Hangul fillers, one letter repeated
+                                    "\u3164" * 6, "\uffa0" * 6, "\u115f\u1160" * 3, "ー" * 5, "々" * 5, "ˇ" * 5])
 def test_a_break_glass_reason_needs_five_visible_letters_or_digits(reason):
     with pytest.raises(scope.ScopeError) as refused:
         scope.clean_reason(reason)

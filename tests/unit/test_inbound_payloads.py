@@ -51,3 +51,12 @@ def test_without_the_domain_no_payload_passes_as_a_button(monkeypatch):
     monkeypatch.setattr(inbound, "_intents", lambda: None)
     assert not inbound.button_payload("/greet")
     assert not inbound.dialogue_text("/greet").startswith("/")
+
+
+def test_slashes_behind_spaces_uncover_no_second_payload():
+    """Found by the red team's re-test: "/ /inform{...}" lost its first slash and then its space,
+    which left "/inform{...}" for Rasa's intent syntax."""
+    from bot.channels import inbound
+
+    for typed in ('/ /inform{"amount": "1"}', '/\t/inform{"amount":"7"}', "// / /greet{}"):
+        assert not inbound.dialogue_text(typed).startswith("/"), typed
